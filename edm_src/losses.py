@@ -1,0 +1,154 @@
+"""Training losses: E_σ E_y E_n [λ(σ) ‖D(y + n; σ) − y‖²] (Eq. 2, Table 1).
+
+A loss differs between the model families only in two rows of Table 1:
+`sample_sigma` draws σ from p_train and `weight` is λ(σ).  Calling a loss
+returns the per-element weighted squared error, shaped like the images, so
+that the caller chooses how to reduce it (sum, mean, per-σ binning for Fig. 5a).
+
+* `VPLoss`: σ = σ(t), t ~ U(ε_t, 1); λ = 1/σ².
+* `VELoss`: ln σ ~ U(ln σ_min, ln σ_max); λ = 1/σ².
+* `EDMLoss`: ln σ ~ N(P_mean, P_std²); λ = (σ² + σ_d²)/(σσ_d)² = 1/c_out², so
+  the network's own target is weighted uniformly across σ (Sec. 5, step 4).
+
+`p_train_density(sigma)` is the density of ln σ under p_train, in closed form,
+for overlaying p_train on a loss-vs-σ plot (Fig. 5a).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+
+from ._validation import check_positive, check_sigma_range, check_sigma_tensor
+from .preconditioning import _check_epsilon_t
+from .schedules import vp_sigma, vp_sigma_inv
+
+
+class _Loss:
+    """Shared `__call__`; subclasses supply `sample_sigma`, `weight`, `p_train_density`."""
+
+    def sample_sigma(
+        self,
+        shape: Sequence[int],
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+    ) -> torch.Tensor:
+        """Draw σ ~ p_train with the given shape (on `device`, else the generator's)."""
+        raise NotImplementedError
+
+    def weight(self, sigma: torch.Tensor | float) -> torch.Tensor:
+        """The loss weight λ(σ) of Table 1."""
+        raise NotImplementedError
+
+    def p_train_density(self, sigma: torch.Tensor | float) -> torch.Tensor:
+        """Density of ln σ under p_train, evaluated at `sigma`."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _rand_kwargs(generator, device) -> dict:
+        if device is None and generator is not None:
+            device = generator.device
+        return dict(generator=generator, device=device)
+
+    def __call__(
+        self,
+        net: Callable[..., torch.Tensor],
+        images: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        augment_pipe: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
+    ) -> torch.Tensor:
+        """λ(σ)·(D(y + n; σ) − y)², one σ per sample, shaped like `images`.
+
+        Random draws, in order: σ ~ p_train (shape [B, 1, ..., 1]), then the
+        augmentation (if any), then n ~ N(0, σ²).  With `augment_pipe`,
+        `y, augment_labels = augment_pipe(images)` and the net also gets
+        `augment_labels=augment_labels`.
+        """
+        shape = (images.shape[0],) + (1,) * (images.ndim - 1)  # [B, 1, ..., 1]
+        sigma = self.sample_sigma(shape, device=images.device)  # [B, 1, ..., 1]
+        weight = self.weight(sigma)  # [B, 1, ..., 1]
+        if augment_pipe is None:
+            y = images
+            net_kwargs = {}
+        else:
+            y, augment_labels = augment_pipe(images)
+            net_kwargs = dict(augment_labels=augment_labels)
+        n = torch.randn_like(y) * sigma  # [B, ...]
+        D_yn = net(y + n, sigma, labels, **net_kwargs)  # [B, ...]
+        return weight * (D_yn - y) ** 2
+
+
+class VPLoss(_Loss):
+    """Variance-preserving loss (Table 1, column VP): t ~ U(ε_t, 1), σ = σ(t), λ = 1/σ²."""
+
+    def __init__(self, beta_d: float = 19.9, beta_min: float = 0.1, epsilon_t: float = 1e-5):
+        self.beta_d = check_positive("beta_d", beta_d)
+        self.beta_min = check_positive("beta_min", beta_min, allow_zero=True)
+        self.epsilon_t = _check_epsilon_t(epsilon_t)
+
+    def sample_sigma(self, shape, generator=None, device=None) -> torch.Tensor:
+        u = torch.rand(shape, **self._rand_kwargs(generator, device))
+        t = 1 + u * (self.epsilon_t - 1)
+        return vp_sigma(t, self.beta_d, self.beta_min)
+
+    def weight(self, sigma) -> torch.Tensor:
+        return 1 / check_sigma_tensor(sigma) ** 2
+
+    def p_train_density(self, sigma) -> torch.Tensor:
+        """t = σ⁻¹(σ) has density 1/(1 − ε_t) on [ε_t, 1], and since
+        σ² = exp(½β_d t² + β_min t) − 1, dt/d ln σ = 2σ² / ((σ² + 1)(β_d t + β_min))."""
+        sigma = check_sigma_tensor(sigma)
+        t = vp_sigma_inv(sigma, self.beta_d, self.beta_min)
+        dt_dlog_sigma = 2 * sigma**2 / ((sigma**2 + 1) * (self.beta_d * t + self.beta_min))
+        inside = (t >= self.epsilon_t) & (t <= 1)
+        return torch.where(inside, dt_dlog_sigma / (1 - self.epsilon_t), 0.0)
+
+
+class VELoss(_Loss):
+    """Variance-exploding loss (Table 1, column VE): ln σ ~ U(ln σ_min, ln σ_max), λ = 1/σ²."""
+
+    def __init__(self, sigma_min: float = 0.02, sigma_max: float = 100):
+        check_positive("sigma_min", sigma_min)
+        self.sigma_min, self.sigma_max = check_sigma_range(sigma_min, sigma_max)
+
+    def sample_sigma(self, shape, generator=None, device=None) -> torch.Tensor:
+        u = torch.rand(shape, **self._rand_kwargs(generator, device))
+        return self.sigma_min * (self.sigma_max / self.sigma_min) ** u
+
+    def weight(self, sigma) -> torch.Tensor:
+        return 1 / check_sigma_tensor(sigma) ** 2
+
+    def p_train_density(self, sigma) -> torch.Tensor:
+        sigma = check_sigma_tensor(sigma)
+        inside = (sigma >= self.sigma_min) & (sigma <= self.sigma_max)
+        return torch.where(inside, 1 / math.log(self.sigma_max / self.sigma_min), 0.0)
+
+
+class EDMLoss(_Loss):
+    """The paper's loss (Table 1, column EDM; Sec. 5).
+
+    ln σ ~ N(P_mean, P_std²) concentrates training on the intermediate σ where
+    the loss can actually be reduced (Fig. 5a); λ(σ) = (σ² + σ_d²)/(σσ_d)² =
+    1/c_out(σ)² makes the effective weight on ‖F_θ − F_target‖² equal to one.
+    """
+
+    def __init__(self, P_mean: float = -1.2, P_std: float = 1.2, sigma_data: float = 0.5):
+        if not math.isfinite(P_mean):
+            raise ValueError(f"P_mean must be finite, got {P_mean!r}")
+        self.P_mean = float(P_mean)
+        self.P_std = check_positive("P_std", P_std)
+        self.sigma_data = check_positive("sigma_data", sigma_data)
+
+    def sample_sigma(self, shape, generator=None, device=None) -> torch.Tensor:
+        rnd_normal = torch.randn(shape, **self._rand_kwargs(generator, device))
+        return (rnd_normal * self.P_std + self.P_mean).exp()
+
+    def weight(self, sigma) -> torch.Tensor:
+        sigma = check_sigma_tensor(sigma)
+        return (sigma**2 + self.sigma_data**2) / (sigma * self.sigma_data) ** 2
+
+    def p_train_density(self, sigma) -> torch.Tensor:
+        z = (check_sigma_tensor(sigma).log() - self.P_mean) / self.P_std
+        return (-0.5 * z**2).exp() / (self.P_std * math.sqrt(2 * math.pi))

@@ -1,0 +1,231 @@
+"""Network preconditioning D(x; σ) = c_skip·x + c_out·F(c_in·x; c_noise) (Table 1, Sec. 5).
+
+A raw network F is called as `model(x_in, noise_labels, class_labels=None)` and
+returns a tensor shaped like `x_in`.  Each class below wraps such a network
+into a denoiser D(x; σ) with the coefficients of one column of Table 1:
+
+* `VPPrecond`: variance preserving (Song et al. 2021), c_noise = (M − 1)·σ⁻¹(σ).
+* `VEPrecond`: variance exploding (Song et al. 2021), c_noise = ln(½σ).
+* `iDDPMPrecond`: improved DDPM (Nichol & Dhariwal 2021), σ snapped to the
+  M + 1 discrete levels u_j, c_noise = M − 1 − j.
+* `EDMPrecond`: the paper's choice (Sec. 5, App. B.6): unit-variance network
+  input and training target, and the skip weight that least amplifies the
+  network's error.
+
+All four share `forward(x, sigma, class_labels=None)`, `coefficients(sigma)`,
+`round_sigma(sigma)` and the attributes `sigma_min`, `sigma_max`.  As in the
+paper's setup, x and σ are cast to float32 before the network sees them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ._validation import check_positive, check_sigma_range, check_sigma_tensor
+from .schedules import iddpm_u, vp_sigma, vp_sigma_inv
+
+Coefficients = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def _as_sigma(sigma: torch.Tensor | float) -> torch.Tensor:
+    """Validate σ >= 0 and return it as a floating tensor (default dtype for ints)."""
+    sigma = check_sigma_tensor(sigma)
+    return sigma if sigma.is_floating_point() else sigma.to(torch.get_default_dtype())
+
+
+def _check_M(M: int) -> int:
+    if int(M) != M or M < 1:
+        raise ValueError(f"M must be an integer >= 1, got {M!r}")
+    return int(M)
+
+
+def _check_epsilon_t(epsilon_t: float) -> float:
+    """Training times t range over [ε_t, 1], so 0 < ε_t < 1."""
+    epsilon_t = check_positive("epsilon_t", epsilon_t)
+    if epsilon_t >= 1:
+        raise ValueError(f"epsilon_t must be < 1 (t ranges over [epsilon_t, 1]), got {epsilon_t!r}")
+    return epsilon_t
+
+
+class _Precond(nn.Module):
+    """Shared forward pass; subclasses supply `coefficients` (one Table 1 column)."""
+
+    sigma_min: float
+    sigma_max: float
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
+        """(c_skip, c_out, c_in, c_noise) at `sigma`, each with sigma's shape."""
+        raise NotImplementedError
+
+    def round_sigma(self, sigma: torch.Tensor | float) -> torch.Tensor:
+        """Continuous-σ models accept any σ: the identity, as a tensor."""
+        return torch.as_tensor(sigma)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        sigma: torch.Tensor | float,
+        class_labels: torch.Tensor | None = None,
+        **model_kwargs,
+    ) -> torch.Tensor:
+        """D(x; σ) = c_skip·x + c_out·F(c_in·x; c_noise) for x of shape [B, ...].
+
+        `sigma` is a scalar or holds one value per sample ([B], or [B, 1, ..., 1]
+        as the losses pass it).  Extra keyword arguments (e.g. `augment_labels`)
+        go to the raw network unchanged.  Returns float32 with the shape of x.
+        """
+        x = x.to(torch.float32)
+        B = x.shape[0]
+        sigma = check_sigma_tensor(sigma).to(device=x.device, dtype=torch.float32)
+        if sigma.numel() not in (1, B):
+            raise ValueError(
+                f"sigma must be a scalar or hold one value per sample (B={B}), "
+                f"got shape {tuple(sigma.shape)}"
+            )
+        sigma = sigma.reshape(-1).expand(B)  # [B]
+        c_skip, c_out, c_in, c_noise = self.coefficients(sigma)  # each [B]
+        bcast = (B,) + (1,) * (x.ndim - 1)  # [B, 1, ..., 1]
+        F_x = self.model(c_in.reshape(bcast) * x, c_noise, class_labels=class_labels, **model_kwargs)
+        D_x = c_skip.reshape(bcast) * x + c_out.reshape(bcast) * F_x.to(torch.float32)
+        return D_x
+
+
+class VPPrecond(_Precond):
+    """Variance-preserving preconditioning (Table 1, column VP).
+
+    σ(t) = √(exp(½β_d t² + β_min t) − 1) for t ∈ [ε_t, 1]; c_skip = 1,
+    c_out = −σ, c_in = 1/√(σ² + 1), c_noise = (M − 1)·σ⁻¹(σ), so the network
+    sees the DDPM-style time label in [0, M − 1] and predicts the noise ε.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        beta_d: float = 19.9,
+        beta_min: float = 0.1,
+        M: int = 1000,
+        epsilon_t: float = 1e-5,
+    ):
+        super().__init__(model)
+        self.beta_d = check_positive("beta_d", beta_d)
+        self.beta_min = check_positive("beta_min", beta_min, allow_zero=True)
+        self.M = _check_M(M)
+        self.epsilon_t = _check_epsilon_t(epsilon_t)
+        self.sigma_min = float(self.sigma(self.epsilon_t))  # σ(ε_t) ≈ 0.0010
+        self.sigma_max = float(self.sigma(1.0))  # σ(1) ≈ 152
+
+    def sigma(self, t: torch.Tensor | float) -> torch.Tensor:
+        """σ(t) = √(exp(½β_d t² + β_min t) − 1) (Table 1)."""
+        return vp_sigma(t, self.beta_d, self.beta_min)
+
+    def sigma_inv(self, sigma: torch.Tensor | float) -> torch.Tensor:
+        """σ⁻¹(σ) = (√(β_min² + 2β_d ln(σ² + 1)) − β_min) / β_d (Table 1)."""
+        return vp_sigma_inv(sigma, self.beta_d, self.beta_min)
+
+    def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
+        sigma = _as_sigma(sigma)
+        c_skip = torch.ones_like(sigma)
+        c_out = -sigma
+        c_in = 1 / (sigma**2 + 1).sqrt()
+        c_noise = (self.M - 1) * self.sigma_inv(sigma)
+        return c_skip, c_out, c_in, c_noise
+
+
+class VEPrecond(_Precond):
+    """Variance-exploding preconditioning (Table 1, column VE).
+
+    c_skip = 1, c_out = σ, c_in = 1, c_noise = ln(½σ): the raw network sees
+    x unscaled and predicts the (negated, unit-variance) noise direction.
+    """
+
+    def __init__(self, model: nn.Module, sigma_min: float = 0.02, sigma_max: float = 100):
+        super().__init__(model)
+        check_positive("sigma_min", sigma_min)
+        self.sigma_min, self.sigma_max = check_sigma_range(sigma_min, sigma_max)
+
+    def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
+        sigma = _as_sigma(sigma)
+        c_skip = torch.ones_like(sigma)
+        c_out = sigma
+        c_in = torch.ones_like(sigma)
+        c_noise = (0.5 * sigma).log()
+        return c_skip, c_out, c_in, c_noise
+
+
+class iDDPMPrecond(_Precond):
+    """Improved-DDPM preconditioning (Table 1, column iDDPM).
+
+    The network was trained only at the M + 1 levels u_0 > … > u_M = 0 of the
+    cosine schedule ᾱ_j = sin²(½π j / (M(C₂ + 1))), so `round_sigma` snaps σ to
+    the nearest u_j and c_noise = M − 1 − j is the DDPM step index.  Otherwise
+    as VP: c_skip = 1, c_out = −σ, c_in = 1/√(σ² + 1).  The levels are kept in
+    float32, the precision the network sees.
+    """
+
+    u: torch.Tensor  # [M + 1], u_0 > … > u_M = 0
+
+    def __init__(self, model: nn.Module, C_1: float = 0.001, C_2: float = 0.008, M: int = 1000):
+        super().__init__(model)
+        u = iddpm_u(M, C_1, C_2)  # [M + 1], float64; checks C_1, C_2 > 0 and M >= 1
+        self.C_1, self.C_2, self.M = float(C_1), float(C_2), int(M)
+        self.register_buffer("u", u.to(torch.float32))
+        self.sigma_min = float(u[self.M - 1])  # smallest non-zero level u_{M-1}
+        self.sigma_max = float(u[0])
+
+    def alpha_bar(self, j: torch.Tensor | int) -> torch.Tensor:
+        """ᾱ_j = sin²(½π j / (M(C₂ + 1))), the cosine schedule (float64)."""
+        j = torch.as_tensor(j, dtype=torch.float64)
+        return (0.5 * math.pi * j / (self.M * (self.C_2 + 1))).sin() ** 2
+
+    def round_sigma(self, sigma: torch.Tensor | float, return_index: bool = False) -> torch.Tensor:
+        """Snap each σ to its nearest level u_j (or return j); keeps sigma's shape."""
+        sigma = _as_sigma(sigma)
+        u = self.u.to(sigma.device)
+        j = (sigma.reshape(-1, 1) - u).abs().argmin(dim=1).reshape(sigma.shape)  # [...]
+        return j if return_index else u[j].to(sigma.dtype)
+
+    def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
+        sigma = _as_sigma(sigma)
+        c_skip = torch.ones_like(sigma)
+        c_out = -sigma
+        c_in = 1 / (sigma**2 + 1).sqrt()
+        c_noise = (self.M - 1 - self.round_sigma(sigma, return_index=True)).to(sigma.dtype)
+        return c_skip, c_out, c_in, c_noise
+
+
+class EDMPrecond(_Precond):
+    """The paper's preconditioning (Table 1, column EDM; Sec. 5, App. B.6).
+
+    For data of standard deviation σ_d and noise n ~ N(0, σ²):
+    c_in = 1/√(σ² + σ_d²) gives the network unit-variance input; c_skip =
+    σ_d²/(σ² + σ_d²) and c_out = σσ_d/√(σ² + σ_d²) give its training target
+    F_target = (y − c_skip(y + n))/c_out unit variance with the least
+    amplification c_out of the network's error; c_noise = ¼ ln σ is empirical.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        sigma_min: float = 0,
+        sigma_max: float = float("inf"),
+        sigma_data: float = 0.5,
+    ):
+        super().__init__(model)
+        self.sigma_min, self.sigma_max = check_sigma_range(sigma_min, sigma_max)
+        self.sigma_data = check_positive("sigma_data", sigma_data)
+
+    def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
+        sigma = _as_sigma(sigma)
+        sigma_data = self.sigma_data
+        c_skip = sigma_data**2 / (sigma**2 + sigma_data**2)
+        c_out = sigma * sigma_data / (sigma**2 + sigma_data**2).sqrt()
+        c_in = 1 / (sigma**2 + sigma_data**2).sqrt()
+        c_noise = sigma.log() / 4
+        return c_skip, c_out, c_in, c_noise

@@ -1,0 +1,33 @@
+"""Numbers the paper reports, kept in one place so the book can glue them.
+
+These cannot be re-measured on a laptop (they need the pretrained CIFAR-10 /
+ImageNet networks and FID); the chapters quote them from here, next to what
+the book measures itself, instead of typing them into the prose.  Source:
+Karras et al. 2022, as collected in the project's EDM facts sheet.
+"""
+
+#: Headline FIDs of the paper's final models (lower is better) and the NFE they use.
+HEADLINE_FID = {
+    "CIFAR-10 conditional": (1.79, 35),
+    "CIFAR-10 unconditional": (1.97, 35),
+    "FFHQ 64×64": (2.39, 79),
+    "AFHQv2 64×64": (1.96, 79),
+}
+
+#: Deterministic sampling of pre-trained models: (FID, NFE) with the original
+#: sampler and with the paper's sampler (Sec. 3, Fig. 2).
+DETERMINISTIC_SAMPLER = {
+    "VP (CIFAR-10)": {"original": (2.85, 256), "edm": (2.93, 35)},
+    "VE (CIFAR-10)": {"original": (5.45, 8192), "edm": (3.73, 27)},
+    "iDDPM/DDIM (ImageNet-64)": {"original": (2.85, 250), "edm": (2.64, 79)},
+}
+
+#: ImageNet-64: pre-trained ADM with its own sampler, with the EDM stochastic
+#: sampler, and retrained with EDM's preconditioning and training (511 NFE).
+IMAGENET64_FID = {"ADM original": 2.07, "ADM + EDM sampler": 1.55, "EDM retrained": 1.36}
+
+
+def speedup(model: str) -> float:
+    """NFE of the original sampler divided by NFE of the paper's sampler for `model`."""
+    entry = DETERMINISTIC_SAMPLER[model]
+    return entry["original"][1] / entry["edm"][1]

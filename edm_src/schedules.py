@@ -1,0 +1,300 @@
+"""Noise schedules σ(t), scalings s(t) and time discretizations (Table 1).
+
+The paper separates a diffusion model's sampler into independent choices
+(Table 1): the noise schedule σ(t), the signal scaling s(t) (Eq. 4:
+x = s(t) x̂), and the time steps t_0 > … > t_{N−1} at which the ODE is solved.
+This module implements each column's choice as a plain function so that the
+samplers, the preconditioners and the book's plots share one definition.
+
+Conventions: every function accepts a float or a tensor and returns a tensor;
+tensors keep their dtype (pass float64 for exact work), floats become float64.
+The `*_sigma_steps` functions return the N noise levels σ_0 > … > σ_{N−1} as a
+float64 tensor [N], without the final σ_N = 0 that the samplers append.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from ._validation import check_choice, check_num_steps, check_positive, check_sigma_range
+
+Fn = Callable[[torch.Tensor], torch.Tensor]
+
+SCHEDULES = ("vp", "ve", "linear")
+SCALINGS = ("vp", "none")
+DISCRETIZATIONS = ("vp", "ve", "iddpm", "edm")
+
+
+def _as_tensor(t: torch.Tensor | float) -> torch.Tensor:
+    """Tensors pass through unchanged; Python numbers become float64 tensors."""
+    return t if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float64)
+
+
+# --------------------------------------------------------------------------- VP
+def vp_sigma(t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1) -> torch.Tensor:
+    """VP noise schedule σ(t) = √(exp(½β_d t² + β_min t) − 1) (Table 1, column VP)."""
+    t = _as_tensor(t)
+    return (0.5 * beta_d * t**2 + beta_min * t).expm1().sqrt()
+
+
+def vp_sigma_deriv(t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1) -> torch.Tensor:
+    """σ̇(t) = ½(β_d t + β_min) exp(½β_d t² + β_min t) / σ(t) for the VP schedule."""
+    t = _as_tensor(t)
+    exponent = 0.5 * beta_d * t**2 + beta_min * t
+    return 0.5 * (beta_d * t + beta_min) * exponent.exp() / vp_sigma(t, beta_d, beta_min)
+
+
+def vp_sigma_inv(sigma: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1) -> torch.Tensor:
+    """σ⁻¹(σ) = (√(β_min² + 2β_d ln(σ² + 1)) − β_min) / β_d, the positive root of
+    ½β_d t² + β_min t = ln(σ² + 1) (Table 1's VP inverse, used by c_noise and p_train)."""
+    sigma = _as_tensor(sigma)
+    return ((beta_min**2 + 2 * beta_d * (sigma**2).log1p()).sqrt() - beta_min) / beta_d
+
+
+def vp_scaling(t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1) -> torch.Tensor:
+    """VP scaling s(t) = 1/√(1 + σ(t)²) = exp(−½(½β_d t² + β_min t)) (Table 1, Eq. 4)."""
+    t = _as_tensor(t)
+    return (-0.5 * (0.5 * beta_d * t**2 + beta_min * t)).exp()
+
+
+def vp_scaling_deriv(t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1) -> torch.Tensor:
+    """ṡ(t) = −σ(t) σ̇(t) s(t)³, the derivative of s = (1 + σ²)^(−½)."""
+    t = _as_tensor(t)
+    return -0.5 * (beta_d * t + beta_min) * vp_scaling(t, beta_d, beta_min)  # = −σσ̇s³ in closed form
+
+
+def vp_beta_from_sigma_range(
+    sigma_min: float, sigma_max: float, epsilon_s: float = 1e-3
+) -> tuple[float, float]:
+    """(β_d, β_min) such that the VP schedule has σ(ε_s) = sigma_min and σ(1) = sigma_max.
+
+    Writing L(σ) = ln(σ² + 1), the two conditions are the linear equations
+    ½β_d ε_s² + β_min ε_s = L(sigma_min) and ½β_d + β_min = L(sigma_max), so
+    β_d = 2(L_min − ε_s L_max)/(ε_s² − ε_s) and β_min = L_max − ½β_d.
+    With (σ(10⁻³), σ(1)) of the default schedule this returns (19.9, 0.1).
+    """
+    check_sigma_range(sigma_min, sigma_max)
+    epsilon_s = _check_epsilon_s(epsilon_s)
+    L_min, L_max = math.log1p(sigma_min**2), math.log1p(sigma_max**2)
+    beta_d = 2 * (L_min - epsilon_s * L_max) / (epsilon_s**2 - epsilon_s)
+    beta_min = L_max - 0.5 * beta_d
+    return beta_d, beta_min
+
+
+def _check_epsilon_s(epsilon_s: float) -> float:
+    epsilon_s = check_positive("epsilon_s", epsilon_s)
+    if epsilon_s >= 1:
+        raise ValueError(f"epsilon_s must be in (0, 1), got {epsilon_s!r}")
+    return epsilon_s
+
+
+# --------------------------------------------------------------------- VE, EDM
+def ve_sigma(t: torch.Tensor | float) -> torch.Tensor:
+    """VE noise schedule σ(t) = √t (Table 1, column VE)."""
+    return _as_tensor(t).sqrt()
+
+
+def ve_sigma_deriv(t: torch.Tensor | float) -> torch.Tensor:
+    """σ̇(t) = 1/(2√t) for the VE schedule."""
+    return 0.5 / _as_tensor(t).sqrt()
+
+
+def ve_sigma_inv(sigma: torch.Tensor | float) -> torch.Tensor:
+    """σ⁻¹(σ) = σ² for the VE schedule."""
+    return _as_tensor(sigma) ** 2
+
+
+def linear_sigma(t: torch.Tensor | float) -> torch.Tensor:
+    """EDM's schedule σ(t) = t (Table 1, columns iDDPM and EDM; Sec. 3)."""
+    return _as_tensor(t)
+
+
+def linear_sigma_deriv(t: torch.Tensor | float) -> torch.Tensor:
+    """σ̇(t) = 1."""
+    return torch.ones_like(_as_tensor(t))
+
+
+def linear_sigma_inv(sigma: torch.Tensor | float) -> torch.Tensor:
+    """σ⁻¹(σ) = σ."""
+    return _as_tensor(sigma)
+
+
+def no_scaling(t: torch.Tensor | float) -> torch.Tensor:
+    """s(t) = 1 (Table 1, columns VE, iDDPM, EDM)."""
+    return torch.ones_like(_as_tensor(t))
+
+
+def no_scaling_deriv(t: torch.Tensor | float) -> torch.Tensor:
+    """ṡ(t) = 0."""
+    return torch.zeros_like(_as_tensor(t))
+
+
+# ---------------------------------------------------------------- by name
+def get_schedule(name: str, beta_d: float = 19.9, beta_min: float = 0.1) -> tuple[Fn, Fn, Fn]:
+    """(σ, σ̇, σ⁻¹) of the schedule `name` ∈ {'vp', 've', 'linear'} (Table 1, row σ(t)).
+
+    `beta_d`, `beta_min` are used by 'vp' only.
+    """
+    check_choice("schedule", name, SCHEDULES)
+    if name == "vp":
+        return (
+            lambda t: vp_sigma(t, beta_d, beta_min),
+            lambda t: vp_sigma_deriv(t, beta_d, beta_min),
+            lambda sigma: vp_sigma_inv(sigma, beta_d, beta_min),
+        )
+    if name == "ve":
+        return ve_sigma, ve_sigma_deriv, ve_sigma_inv
+    return linear_sigma, linear_sigma_deriv, linear_sigma_inv
+
+
+def get_scaling(name: str, sigma: Fn, sigma_deriv: Fn) -> tuple[Fn, Fn]:
+    """(s, ṡ) of the scaling `name` ∈ {'vp', 'none'} (Table 1, row s(t)).
+
+    'vp' is s(t) = 1/√(1 + σ(t)²) for whatever σ(t) is given, so that the
+    scaled x = s x̂ keeps unit variance for unit-variance data; its derivative
+    is ṡ = −σ σ̇ s³.  'none' is s = 1, ṡ = 0.
+    """
+    check_choice("scaling", name, SCALINGS)
+    if name == "none":
+        return no_scaling, no_scaling_deriv
+
+    def s(t):
+        return 1 / (1 + sigma(t) ** 2).sqrt()
+
+    def s_deriv(t):
+        return -sigma(t) * sigma_deriv(t) * s(t) ** 3
+
+    return s, s_deriv
+
+
+# ------------------------------------------------------------ time steps
+def _step_fraction(num_steps: int) -> torch.Tensor:
+    """i/(N − 1) for i = 0 … N − 1, float64 [N]."""
+    num_steps = check_num_steps(num_steps)
+    return torch.arange(num_steps, dtype=torch.float64) / (num_steps - 1)
+
+
+def vp_sigma_steps(
+    num_steps: int, sigma_min: float, sigma_max: float, epsilon_s: float = 1e-3
+) -> torch.Tensor:
+    """VP time steps t_i = 1 + i/(N−1)(ε_s − 1) mapped through σ(t) (Table 1, column VP).
+
+    β_d, β_min are re-derived from the range (`vp_beta_from_sigma_range`), so
+    σ_0 = sigma_max and σ_{N−1} = sigma_min.  Returns float64 [N], descending.
+    """
+    frac = _step_fraction(num_steps)
+    beta_d, beta_min = vp_beta_from_sigma_range(sigma_min, sigma_max, epsilon_s)
+    t = 1 + frac * (epsilon_s - 1)  # [N], 1 → ε_s
+    return vp_sigma(t, beta_d, beta_min)
+
+
+def ve_sigma_steps(num_steps: int, sigma_min: float, sigma_max: float) -> torch.Tensor:
+    """VE time steps t_i = σ_max² (σ_min²/σ_max²)^{i/(N−1)}, σ_i = √t_i (Table 1, column VE).
+
+    The σ's are geometric: uniform in log σ.  Returns float64 [N], descending.
+    """
+    frac = _step_fraction(num_steps)
+    sigma_min, sigma_max = check_sigma_range(sigma_min, sigma_max)
+    t = sigma_max**2 * (sigma_min**2 / sigma_max**2) ** frac  # [N]
+    return ve_sigma(t)
+
+
+def iddpm_u(M: int = 1000, C_1: float = 0.001, C_2: float = 0.008) -> torch.Tensor:
+    """The iDDPM noise levels u_0 > u_1 > … > u_M = 0, float64 [M + 1] (Table 1, column iDDPM).
+
+    With the cosine schedule ᾱ_j = sin²(½π j/(M(C₂ + 1))), the recursion
+    u_{j−1} = √((u_j² + 1)/max(ᾱ_{j−1}/ᾱ_j, C₁) − 1) starts from u_M = 0; the
+    clamp at C₁ bounds u_0.  These are the only σ's an iDDPM network was trained on.
+    """
+    if int(M) != M or M < 1:
+        raise ValueError(f"M must be an integer >= 1, got {M!r}")
+    C_1, C_2, M = check_positive("C_1", C_1), check_positive("C_2", C_2), int(M)
+    alpha_bar = [math.sin(0.5 * math.pi * j / (M * (C_2 + 1))) ** 2 for j in range(M + 1)]
+    u = [0.0] * (M + 1)
+    for j in range(M, 0, -1):
+        u[j - 1] = math.sqrt((u[j] ** 2 + 1) / max(alpha_bar[j - 1] / alpha_bar[j], C_1) - 1)
+    return torch.tensor(u, dtype=torch.float64)
+
+
+def iddpm_sigma_steps(
+    num_steps: int,
+    sigma_min: float,
+    sigma_max: float,
+    C_1: float = 0.001,
+    C_2: float = 0.008,
+    M: int = 1000,
+) -> torch.Tensor:
+    """iDDPM/DDIM time steps: evenly spaced picks among the levels u_j (Table 1, column iDDPM).
+
+    Of u_0 … u_M keep those in [sigma_min, sigma_max] (with the default range
+    (0.002, 81) these are u_{j₀} … u_{M−1}, j₀ = 8), then take the kept level with
+    index ⌊(K − 1)/(N − 1)·i + ½⌋, i = 0 … N − 1, where K is how many were kept.
+    The steps start at the largest kept level (≤ sigma_max) and end at the
+    smallest (≥ sigma_min).  Returns float64 [N], descending.
+    """
+    frac = _step_fraction(num_steps)
+    sigma_min, sigma_max = check_sigma_range(sigma_min, sigma_max)
+    u = iddpm_u(M, C_1, C_2)  # [M + 1]
+    kept = u[(u >= sigma_min) & (u <= sigma_max)]  # [K]
+    if len(kept) == 0:
+        raise ValueError(
+            f"no iDDPM level u_j lies in [sigma_min, sigma_max] = [{sigma_min}, {sigma_max}]"
+        )
+    index = (frac * (len(kept) - 1) + 0.5).floor().long()  # [N], round half up as in Table 1
+    return kept[index]
+
+
+def edm_sigma_steps(
+    num_steps: int, sigma_min: float = 0.002, sigma_max: float = 80, rho: float = 7
+) -> torch.Tensor:
+    """EDM time steps (Eq. 5; Table 1, column EDM):
+
+    σ_i = (σ_max^{1/ρ} + i/(N−1)(σ_min^{1/ρ} − σ_max^{1/ρ}))^ρ.
+
+    Uniform in σ^{1/ρ}; ρ = 7 concentrates steps at low σ, where the ODE's
+    curvature (and so the truncation error) is largest.  Returns float64 [N].
+    """
+    frac = _step_fraction(num_steps)
+    sigma_min, sigma_max = check_sigma_range(sigma_min, sigma_max)
+    rho = check_positive("rho", rho)
+    return (sigma_max ** (1 / rho) + frac * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
+
+
+def get_sigma_steps(
+    discretization: str,
+    num_steps: int,
+    sigma_min: float,
+    sigma_max: float,
+    *,
+    rho: float = 7,
+    epsilon_s: float = 1e-3,
+    C_1: float = 0.001,
+    C_2: float = 0.008,
+    M: int = 1000,
+) -> torch.Tensor:
+    """σ-levels [N] of `discretization` ∈ {'vp', 've', 'iddpm', 'edm'}; each uses only its own knobs."""
+    check_choice("discretization", discretization, DISCRETIZATIONS)
+    if discretization == "vp":
+        return vp_sigma_steps(num_steps, sigma_min, sigma_max, epsilon_s)
+    if discretization == "ve":
+        return ve_sigma_steps(num_steps, sigma_min, sigma_max)
+    if discretization == "iddpm":
+        return iddpm_sigma_steps(num_steps, sigma_min, sigma_max, C_1, C_2, M)
+    return edm_sigma_steps(num_steps, sigma_min, sigma_max, rho)
+
+
+def default_sigma_range(discretization: str, epsilon_s: float = 1e-3) -> tuple[float, float]:
+    """Each family's default sampling range (σ_min, σ_max):
+
+    vp: (σ(ε_s), σ(1)) with β_d = 19.9, β_min = 0.1, ≈ (0.0105, 152);
+    ve: (0.02, 100); iddpm: (0.002, 81), so u₈ ≈ 80.2 is the first level kept;
+    edm: (0.002, 80).
+    """
+    check_choice("discretization", discretization, DISCRETIZATIONS)
+    if discretization == "vp":
+        epsilon_s = _check_epsilon_s(epsilon_s)
+        return float(vp_sigma(epsilon_s)), float(vp_sigma(1.0))
+    return {"ve": (0.02, 100.0), "iddpm": (0.002, 81.0), "edm": (0.002, 80.0)}[discretization]
