@@ -31,11 +31,24 @@ def check_positive(name: str, value: float, *, allow_zero: bool = False) -> floa
     return v
 
 
+def check_integer(name: str, value: int, minimum: int) -> int:
+    """Require an integer >= `minimum` (e.g. M, the number of iDDPM levels)."""
+    if int(value) != value or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_unit_interval(name: str, value: float) -> float:
+    """Require 0 < value < 1 (e.g. ε_s, ε_t: the smallest time of the VP schedule)."""
+    v = check_positive(name, value)
+    if v >= 1:
+        raise ValueError(f"{name} must be in (0, 1), got {value!r}")
+    return v
+
+
 def check_num_steps(num_steps: int) -> int:
     """A discretization needs at least two points t_0 > t_{N-1}."""
-    if int(num_steps) != num_steps or num_steps < 2:
-        raise ValueError(f"num_steps must be an integer >= 2, got {num_steps!r}")
-    return int(num_steps)
+    return check_integer("num_steps", num_steps, 2)
 
 
 def check_sigma_range(sigma_min: float, sigma_max: float) -> tuple[float, float]:

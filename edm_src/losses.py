@@ -16,19 +16,20 @@ for overlaying p_train on a loss-vs-σ plot (Fig. 5a).
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Callable, Sequence
 
 import torch
 
-from ._validation import check_positive, check_sigma_range, check_sigma_tensor
-from .preconditioning import _check_epsilon_t
+from ._validation import check_positive, check_sigma_range, check_sigma_tensor, check_unit_interval
 from .schedules import vp_sigma, vp_sigma_inv
 
 
-class _Loss:
+class _Loss(abc.ABC):
     """Shared `__call__`; subclasses supply `sample_sigma`, `weight`, `p_train_density`."""
 
+    @abc.abstractmethod
     def sample_sigma(
         self,
         shape: Sequence[int],
@@ -36,15 +37,14 @@ class _Loss:
         device: torch.device | str | None = None,
     ) -> torch.Tensor:
         """Draw σ ~ p_train with the given shape (on `device`, else the generator's)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def weight(self, sigma: torch.Tensor | float) -> torch.Tensor:
         """The loss weight λ(σ) of Table 1."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def p_train_density(self, sigma: torch.Tensor | float) -> torch.Tensor:
         """Density of ln σ under p_train, evaluated at `sigma`."""
-        raise NotImplementedError
 
     @staticmethod
     def _rand_kwargs(generator, device) -> dict:
@@ -86,7 +86,7 @@ class VPLoss(_Loss):
     def __init__(self, beta_d: float = 19.9, beta_min: float = 0.1, epsilon_t: float = 1e-5):
         self.beta_d = check_positive("beta_d", beta_d)
         self.beta_min = check_positive("beta_min", beta_min, allow_zero=True)
-        self.epsilon_t = _check_epsilon_t(epsilon_t)
+        self.epsilon_t = check_unit_interval("epsilon_t", epsilon_t)
 
     def sample_sigma(self, shape, generator=None, device=None) -> torch.Tensor:
         u = torch.rand(shape, **self._rand_kwargs(generator, device))

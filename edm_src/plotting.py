@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.quiver import Quiver
 import numpy as np
 import torch
 
@@ -57,7 +58,7 @@ def plot_score_field(
     extent: Extent = (-1.6, 1.6, -1.6, 1.6),
     n: int = 21,
     **kwargs,
-) -> "matplotlib.quiver.Quiver":
+) -> Quiver:
     """Quiver plot of the score ∇ log p(x; σ) on an n×n grid, arrows scaled to unit length.
 
     The magnitude spans orders of magnitude between σ = 0.05 and σ = 5, so only

@@ -19,13 +19,13 @@ paper's setup, x and σ are cast to float32 before the network sees them.
 
 from __future__ import annotations
 
-import math
+import abc
 
 import torch
 from torch import nn
 
-from ._validation import check_positive, check_sigma_range, check_sigma_tensor
-from .schedules import iddpm_u, vp_sigma, vp_sigma_inv
+from ._validation import check_integer, check_positive, check_sigma_range, check_sigma_tensor, check_unit_interval
+from .schedules import iddpm_alpha_bar, iddpm_u, vp_sigma, vp_sigma_inv
 
 Coefficients = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -36,21 +36,7 @@ def _as_sigma(sigma: torch.Tensor | float) -> torch.Tensor:
     return sigma if sigma.is_floating_point() else sigma.to(torch.get_default_dtype())
 
 
-def _check_M(M: int) -> int:
-    if int(M) != M or M < 1:
-        raise ValueError(f"M must be an integer >= 1, got {M!r}")
-    return int(M)
-
-
-def _check_epsilon_t(epsilon_t: float) -> float:
-    """Training times t range over [ε_t, 1], so 0 < ε_t < 1."""
-    epsilon_t = check_positive("epsilon_t", epsilon_t)
-    if epsilon_t >= 1:
-        raise ValueError(f"epsilon_t must be < 1 (t ranges over [epsilon_t, 1]), got {epsilon_t!r}")
-    return epsilon_t
-
-
-class _Precond(nn.Module):
+class _Precond(nn.Module, abc.ABC):
     """Shared forward pass; subclasses supply `coefficients` (one Table 1 column)."""
 
     sigma_min: float
@@ -60,9 +46,9 @@ class _Precond(nn.Module):
         super().__init__()
         self.model = model
 
+    @abc.abstractmethod
     def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
         """(c_skip, c_out, c_in, c_noise) at `sigma`, each with sigma's shape."""
-        raise NotImplementedError
 
     def round_sigma(self, sigma: torch.Tensor | float) -> torch.Tensor:
         """Continuous-σ models accept any σ: the identity, as a tensor."""
@@ -116,8 +102,8 @@ class VPPrecond(_Precond):
         super().__init__(model)
         self.beta_d = check_positive("beta_d", beta_d)
         self.beta_min = check_positive("beta_min", beta_min, allow_zero=True)
-        self.M = _check_M(M)
-        self.epsilon_t = _check_epsilon_t(epsilon_t)
+        self.M = check_integer("M", M, 1)
+        self.epsilon_t = check_unit_interval("epsilon_t", epsilon_t)
         self.sigma_min = float(self.sigma(self.epsilon_t))  # σ(ε_t) ≈ 0.0010
         self.sigma_max = float(self.sigma(1.0))  # σ(1) ≈ 152
 
@@ -181,8 +167,7 @@ class iDDPMPrecond(_Precond):
 
     def alpha_bar(self, j: torch.Tensor | int) -> torch.Tensor:
         """ᾱ_j = sin²(½π j / (M(C₂ + 1))), the cosine schedule (float64)."""
-        j = torch.as_tensor(j, dtype=torch.float64)
-        return (0.5 * math.pi * j / (self.M * (self.C_2 + 1))).sin() ** 2
+        return iddpm_alpha_bar(j, self.M, self.C_2)
 
     def round_sigma(self, sigma: torch.Tensor | float, return_index: bool = False) -> torch.Tensor:
         """Snap each σ to its nearest level u_j (or return j); keeps sigma's shape."""

@@ -19,7 +19,9 @@ from collections.abc import Callable
 
 import torch
 
-from ._validation import check_choice, check_num_steps, check_positive, check_sigma_range
+from ._validation import (
+    check_choice, check_integer, check_num_steps, check_positive, check_sigma_range, check_unit_interval,
+)
 
 Fn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -77,18 +79,11 @@ def vp_beta_from_sigma_range(
     With (σ(10⁻³), σ(1)) of the default schedule this returns (19.9, 0.1).
     """
     check_sigma_range(sigma_min, sigma_max)
-    epsilon_s = _check_epsilon_s(epsilon_s)
+    epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
     L_min, L_max = math.log1p(sigma_min**2), math.log1p(sigma_max**2)
     beta_d = 2 * (L_min - epsilon_s * L_max) / (epsilon_s**2 - epsilon_s)
     beta_min = L_max - 0.5 * beta_d
     return beta_d, beta_min
-
-
-def _check_epsilon_s(epsilon_s: float) -> float:
-    epsilon_s = check_positive("epsilon_s", epsilon_s)
-    if epsilon_s >= 1:
-        raise ValueError(f"epsilon_s must be in (0, 1), got {epsilon_s!r}")
-    return epsilon_s
 
 
 # --------------------------------------------------------------------- VE, EDM
@@ -202,6 +197,12 @@ def ve_sigma_steps(num_steps: int, sigma_min: float, sigma_max: float) -> torch.
     return ve_sigma(t)
 
 
+def iddpm_alpha_bar(j: torch.Tensor | int, M: int = 1000, C_2: float = 0.008) -> torch.Tensor:
+    """iDDPM's cosine schedule ᾱ_j = sin²(½π j/(M(C₂ + 1))) (Table 1, column iDDPM), float64."""
+    j = torch.as_tensor(j, dtype=torch.float64)
+    return torch.sin(0.5 * math.pi * j / (M * (C_2 + 1))) ** 2
+
+
 def iddpm_u(M: int = 1000, C_1: float = 0.001, C_2: float = 0.008) -> torch.Tensor:
     """The iDDPM noise levels u_0 > u_1 > … > u_M = 0, float64 [M + 1] (Table 1, column iDDPM).
 
@@ -209,10 +210,9 @@ def iddpm_u(M: int = 1000, C_1: float = 0.001, C_2: float = 0.008) -> torch.Tens
     u_{j−1} = √((u_j² + 1)/max(ᾱ_{j−1}/ᾱ_j, C₁) − 1) starts from u_M = 0; the
     clamp at C₁ bounds u_0.  These are the only σ's an iDDPM network was trained on.
     """
-    if int(M) != M or M < 1:
-        raise ValueError(f"M must be an integer >= 1, got {M!r}")
-    C_1, C_2, M = check_positive("C_1", C_1), check_positive("C_2", C_2), int(M)
-    alpha_bar = [math.sin(0.5 * math.pi * j / (M * (C_2 + 1))) ** 2 for j in range(M + 1)]
+    M = check_integer("M", M, 1)
+    C_1, C_2 = check_positive("C_1", C_1), check_positive("C_2", C_2)
+    alpha_bar = iddpm_alpha_bar(torch.arange(M + 1), M, C_2).tolist()  # [M + 1]
     u = [0.0] * (M + 1)
     for j in range(M, 0, -1):
         u[j - 1] = math.sqrt((u[j] ** 2 + 1) / max(alpha_bar[j - 1] / alpha_bar[j], C_1) - 1)
@@ -295,6 +295,6 @@ def default_sigma_range(discretization: str, epsilon_s: float = 1e-3) -> tuple[f
     """
     check_choice("discretization", discretization, DISCRETIZATIONS)
     if discretization == "vp":
-        epsilon_s = _check_epsilon_s(epsilon_s)
+        epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
         return float(vp_sigma(epsilon_s)), float(vp_sigma(1.0))
     return {"ve": (0.02, 100.0), "iddpm": (0.002, 81.0), "edm": (0.002, 80.0)}[discretization]
