@@ -24,10 +24,13 @@ def check_choice(name: str, value: str, allowed: Iterable[str]) -> str:
 
 def check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
     """Require a finite real number > 0 (or >= 0 with `allow_zero`)."""
-    v = float(value)
-    if math.isnan(v) or (v < 0 if allow_zero else v <= 0):
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v) or (v < 0 if allow_zero else v <= 0):
         bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be {bound}, got {value!r}")
+        raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
     return v
 
 
@@ -60,6 +63,12 @@ def check_sigma_range(sigma_min: float, sigma_max: float) -> tuple[float, float]
             f"sigma_max={sigma_max!r}"
         )
     return float(sigma_min), float(sigma_max)
+
+
+def check_sampling_range(sigma_min: float, sigma_max: float) -> tuple[float, float]:
+    """A sampler's range: finite 0 <= sigma_min < sigma_max."""
+    check_positive("sigma_max", sigma_max)
+    return check_sigma_range(sigma_min, sigma_max)
 
 
 def check_sigma_tensor(sigma: torch.Tensor | float, name: str = "sigma") -> torch.Tensor:

@@ -24,6 +24,11 @@ import torch
 from ._validation import check_finite, check_sigma_tensor
 
 
+def _output_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Outputs keep a floating input's dtype; integer inputs give float64."""
+    return dtype if dtype.is_floating_point else torch.float64
+
+
 class GaussianMixture:
     """Isotropic Gaussian mixture p_data = Σ_k w_k N(μ_k, s_k² I) with exact D(x; σ).
 
@@ -125,6 +130,7 @@ class GaussianMixture:
         these with the responsibilities r_k ∝ w_k N(x; μ_k, (s_k² + σ²) I).
         At σ = 0 there is no noise to remove and D(x; 0) = x.
         """
+        x = torch.as_tensor(x)
         shape, dtype = x.shape, x.dtype
         x, sigma = self._flatten(x, sigma)  # [B, D], [B, 1]
         noiseless = sigma == 0  # [B, 1]
@@ -135,17 +141,18 @@ class GaussianMixture:
         # Σ_k r_k [μ_k + shrink_k (x − μ_k)] = Σ r_k (1 − shrink_k) μ_k + (Σ r_k shrink_k) x
         D = (r * (1 - shrink)) @ means + (r * shrink).sum(1, keepdim=True) * x  # [B, D]
         D = torch.where(noiseless, x, D)
-        return D.reshape(shape).to(dtype if dtype.is_floating_point else torch.float64)
+        return D.reshape(shape).to(_output_dtype(dtype))
 
     def score(self, x: torch.Tensor, sigma) -> torch.Tensor:
         """∇ₓ log p(x; σ) = Σ_k r_k (μ_k − x)/(s_k² + σ²), which equals (D − x)/σ² (Eq. 3)."""
+        x = torch.as_tensor(x)
         shape, dtype = x.shape, x.dtype
         x, sigma = self._flatten(x, sigma)
         log_terms, var = self._posterior(x, sigma)
         r = torch.softmax(log_terms, dim=1)  # [B, K]
         means = self.means.to(x.device)
         score = (r / var) @ means - (r / var).sum(1, keepdim=True) * x  # [B, D]
-        return score.reshape(shape).to(dtype)
+        return score.reshape(shape).to(_output_dtype(dtype))
 
     def log_prob(self, x: torch.Tensor, sigma) -> torch.Tensor:
         """log p(x; σ) of the mollified density, shape [B] (log-sum-exp over components)."""

@@ -59,13 +59,18 @@ class _Precond(nn.Module, abc.ABC):
         x: torch.Tensor,
         sigma: torch.Tensor | float,
         class_labels: torch.Tensor | None = None,
+        force_fp32: bool = False,
         **model_kwargs,
     ) -> torch.Tensor:
         """D(x; σ) = c_skip·x + c_out·F(c_in·x; c_noise) for x of shape [B, ...].
 
         `sigma` is a scalar or holds one value per sample ([B], or [B, 1, ..., 1]
         as the losses pass it).  Extra keyword arguments (e.g. `augment_labels`)
-        go to the raw network unchanged.  Returns float32 with the shape of x.
+        go to the raw network unchanged.  If the raw network returns more
+        channels than x has (iDDPM's learned variances), the first ones are
+        used.  Returns float32 with the shape of x.  `force_fp32` is accepted
+        for compatibility with the paper's setup, where it disables fp16; here
+        everything already runs in float32.
         """
         x = x.to(torch.float32)
         B = x.shape[0]
@@ -79,7 +84,8 @@ class _Precond(nn.Module, abc.ABC):
         c_skip, c_out, c_in, c_noise = self.coefficients(sigma)  # each [B]
         bcast = (B,) + (1,) * (x.ndim - 1)  # [B, 1, ..., 1]
         F_x = self.model(c_in.reshape(bcast) * x, c_noise, class_labels=class_labels, **model_kwargs)
-        D_x = c_skip.reshape(bcast) * x + c_out.reshape(bcast) * F_x.to(torch.float32)
+        F_x = F_x[:, : x.shape[1]].to(torch.float32)  # [B, ...], drop extra output channels
+        D_x = c_skip.reshape(bcast) * x + c_out.reshape(bcast) * F_x
         return D_x
 
 
@@ -151,17 +157,20 @@ class iDDPMPrecond(_Precond):
     The network was trained only at the M + 1 levels u_0 > … > u_M = 0 of the
     cosine schedule ᾱ_j = sin²(½π j / (M(C₂ + 1))), so `round_sigma` snaps σ to
     the nearest u_j and c_noise = M − 1 − j is the DDPM step index.  Otherwise
-    as VP: c_skip = 1, c_out = −σ, c_in = 1/√(σ² + 1).  The levels are kept in
-    float32, the precision the network sees.
+    as VP: c_skip = 1, c_out = −σ, c_in = 1/√(σ² + 1).  The levels come from
+    the recursion run in float32, as in the paper's reference setup (see
+    `schedules.iddpm_u`); the smallest ones differ from exact arithmetic by up
+    to ~5e-4 relative.  iDDPM networks also predict variances: a raw network
+    may return extra channels, and only the first C (those of x) are used.
     """
 
     u: torch.Tensor  # [M + 1], u_0 > … > u_M = 0
 
     def __init__(self, model: nn.Module, C_1: float = 0.001, C_2: float = 0.008, M: int = 1000):
         super().__init__(model)
-        u = iddpm_u(M, C_1, C_2)  # [M + 1], float64; checks C_1, C_2 > 0 and M >= 1
+        u = iddpm_u(M, C_1, C_2, dtype=torch.float32)  # [M + 1]; checks C_1, C_2 > 0 and M >= 1
         self.C_1, self.C_2, self.M = float(C_1), float(C_2), int(M)
-        self.register_buffer("u", u.to(torch.float32))
+        self.register_buffer("u", u)
         self.sigma_min = float(u[self.M - 1])  # smallest non-zero level u_{M-1}
         self.sigma_max = float(u[0])
 

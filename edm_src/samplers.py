@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from ._validation import check_choice, check_finite, check_num_steps, check_positive, check_sigma_range
+from ._validation import check_choice, check_finite, check_num_steps, check_positive, check_sampling_range
 from .schedules import (
     DISCRETIZATIONS,
     SCALINGS,
@@ -56,7 +56,7 @@ def net_round_sigma(net: Net, sigma: torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(round_sigma(sigma)).to(device=sigma.device, dtype=torch.float64)
 
 
-def _clamp_range(net: Net, sigma_min: float, sigma_max: float) -> tuple[float, float]:
+def net_clamp_range(net: Net, sigma_min: float, sigma_max: float) -> tuple[float, float]:
     """Intersect [sigma_min, sigma_max] with the range the net supports."""
     net_min, net_max = net_sigma_range(net)
     sigma_min, sigma_max = max(sigma_min, net_min), min(sigma_max, net_max)
@@ -68,19 +68,43 @@ def _clamp_range(net: Net, sigma_min: float, sigma_max: float) -> tuple[float, f
     return sigma_min, sigma_max
 
 
-def _check_common(latents, num_steps, rho, S_churn, S_noise) -> None:
+def _check_common(
+    latents: torch.Tensor, num_steps: int, rho: float, S_churn: float, S_min: float, S_max: float, S_noise: float
+) -> None:
     """Checks shared by both samplers (all before the first network call)."""
     check_num_steps(num_steps)
     check_positive("rho", rho)
     check_positive("S_churn", S_churn, allow_zero=True)
     check_positive("S_noise", S_noise, allow_zero=True)
+    check_positive("S_min", S_min, allow_zero=True)
+    if not S_max >= S_min:  # also catches NaN
+        raise ValueError(f"S_max must be >= S_min (the churn window [S_min, S_max]), got S_min={S_min!r}, S_max={S_max!r}")
     check_finite("latents", latents)
 
 
-def _check_range(sigma_min: float, sigma_max: float) -> None:
-    check_positive("sigma_min", sigma_min, allow_zero=True)
-    check_positive("sigma_max", sigma_max)
-    check_sigma_range(sigma_min, sigma_max)
+def step_record(
+    i: int,
+    t_cur: torch.Tensor,
+    t_next: torch.Tensor,
+    t_hat: torch.Tensor,
+    x_cur: torch.Tensor,
+    x_hat: torch.Tensor,
+    denoised: torch.Tensor,
+    x_next: torch.Tensor,
+    sigma: Callable[[torch.Tensor], torch.Tensor] = lambda t: t,
+    s: Callable[[torch.Tensor], torch.Tensor] = lambda t: torch.ones_like(t),
+) -> dict[str, Any]:
+    """The dict every sampler passes to its `callback` after step i (σ(t) = t, s = 1 by default).
+
+    Keys: i, t_cur, t_next, t_hat, sigma_cur/next/hat = σ(t), s_cur/next/hat = s(t),
+    x_cur, x_hat, denoised (the D evaluated at x̂) and x_next.
+    """
+    return dict(
+        i=i, t_cur=t_cur, t_next=t_next, t_hat=t_hat,
+        sigma_cur=sigma(t_cur), sigma_next=sigma(t_next), sigma_hat=sigma(t_hat),
+        s_cur=s(t_cur), s_next=s(t_next), s_hat=s(t_hat),
+        x_cur=x_cur, x_hat=x_hat, denoised=denoised, x_next=x_next,
+    )
 
 
 class CountingNet:
@@ -93,9 +117,9 @@ class CountingNet:
         self.net = net
         self.nfe = 0
 
-    def __call__(self, x: torch.Tensor, sigma: torch.Tensor, class_labels=None) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, sigma: torch.Tensor, class_labels=None, **kwargs) -> torch.Tensor:
         self.nfe += 1
-        return self.net(x, sigma, class_labels)
+        return self.net(x, sigma, class_labels, **kwargs)
 
     def __getattr__(self, name: str):
         if name == "net":  # not yet set (e.g. while unpickling): avoid recursion
@@ -138,9 +162,9 @@ def edm_sampler(
     Returns:
         x_N, float64, shape of latents.
     """
-    _check_common(latents, num_steps, rho, S_churn, S_noise)
-    _check_range(sigma_min, sigma_max)
-    sigma_min, sigma_max = _clamp_range(net, sigma_min, sigma_max)
+    _check_common(latents, num_steps, rho, S_churn, S_min, S_max, S_noise)
+    check_sampling_range(sigma_min, sigma_max)
+    sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
 
     # Time steps (Eq. 5), snapped to the net's levels, then t_N = 0.
     t_steps = edm_sigma_steps(num_steps, sigma_min, sigma_max, rho).to(latents.device)  # [N]
@@ -148,7 +172,6 @@ def edm_sampler(
 
     # Sample x_0 ~ N(0, t_0² I).
     x_next = latents.to(torch.float64) * t_steps[0]  # [B, ...]
-    one = torch.ones((), dtype=torch.float64, device=latents.device)
     for i, (t_cur, t_next) in enumerate(zip(t_steps[:-1], t_steps[1:])):
         x_cur = x_next  # [B, ...]
 
@@ -169,10 +192,7 @@ def edm_sampler(
             x_next = x_hat + (t_next - t_hat) * (0.5 * d_cur + 0.5 * d_prime)
 
         if callback is not None:
-            callback(dict(i=i, t_cur=t_cur, t_next=t_next, t_hat=t_hat,
-                          sigma_cur=t_cur, sigma_next=t_next, sigma_hat=t_hat,
-                          s_cur=one, s_next=one, s_hat=one,
-                          x_cur=x_cur, x_hat=x_hat, denoised=denoised, x_next=x_next))
+            callback(step_record(i, t_cur, t_next, t_hat, x_cur, x_hat, denoised, x_next))
     return x_next
 
 
@@ -222,7 +242,7 @@ def ablation_sampler(
 
     Returns x_N (in the scaled space x = s x̂; s(0) = 1 for all scalings), float64.
     """
-    _check_common(latents, num_steps, rho, S_churn, S_noise)
+    _check_common(latents, num_steps, rho, S_churn, S_min, S_max, S_noise)
     check_choice("solver", solver, SOLVERS)
     check_choice("discretization", discretization, DISCRETIZATIONS)
     check_choice("schedule", schedule, SCHEDULES)
@@ -231,8 +251,8 @@ def ablation_sampler(
     default_min, default_max = default_sigma_range(discretization, epsilon_s)
     sigma_min = default_min if sigma_min is None else sigma_min
     sigma_max = default_max if sigma_max is None else sigma_max
-    _check_range(sigma_min, sigma_max)
-    sigma_min, sigma_max = _clamp_range(net, sigma_min, sigma_max)
+    check_sampling_range(sigma_min, sigma_max)
+    sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
 
     # σ(t), s(t) and their derivatives (Table 1); VP's β's fitted to the range.
     vp_beta_d, vp_beta_min = vp_beta_from_sigma_range(sigma_min, sigma_max, epsilon_s)
@@ -275,10 +295,7 @@ def ablation_sampler(
             x_next = x_hat + h * ((1 - 1 / (2 * alpha)) * d_cur + 1 / (2 * alpha) * d_prime)
 
         if callback is not None:
-            callback(dict(i=i, t_cur=t_cur, t_next=t_next, t_hat=t_hat,
-                          sigma_cur=sigma(t_cur), sigma_next=sigma(t_next), sigma_hat=sigma(t_hat),
-                          s_cur=s(t_cur), s_next=s(t_next), s_hat=s(t_hat),
-                          x_cur=x_cur, x_hat=x_hat, denoised=denoised, x_next=x_next))
+            callback(step_record(i, t_cur, t_next, t_hat, x_cur, x_hat, denoised, x_next, sigma, s))
     return x_next
 
 

@@ -8,6 +8,9 @@ samplers, the preconditioners and the book's plots share one definition.
 
 Conventions: every function accepts a float or a tensor and returns a tensor;
 tensors keep their dtype (pass float64 for exact work), floats become float64.
+The VP formulas are evaluated exactly as Table 1 writes them (exp(·) − 1 and
+ln(σ² + 1), not expm1/log1p), so that float32 results match the paper's
+reference setup, whose pretrained VP networks were driven by these values.
 The `*_sigma_steps` functions return the N noise levels σ_0 > … > σ_{N−1} as a
 float64 tensor [N], without the final σ_N = 0 that the samplers append.
 """
@@ -39,21 +42,24 @@ def _as_tensor(t: torch.Tensor | float) -> torch.Tensor:
 def vp_sigma(t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1) -> torch.Tensor:
     """VP noise schedule σ(t) = √(exp(½β_d t² + β_min t) − 1) (Table 1, column VP)."""
     t = _as_tensor(t)
-    return (0.5 * beta_d * t**2 + beta_min * t).expm1().sqrt()
+    return ((0.5 * beta_d * t**2 + beta_min * t).exp() - 1).sqrt()
 
 
 def vp_sigma_deriv(t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1) -> torch.Tensor:
-    """σ̇(t) = ½(β_d t + β_min) exp(½β_d t² + β_min t) / σ(t) for the VP schedule."""
+    """σ̇(t) = ½(β_d t + β_min) exp(½β_d t² + β_min t)/σ(t) = ½(β_d t + β_min)(σ + 1/σ) for VP.
+
+    (The second form uses exp(½β_d t² + β_min t) = σ(t)² + 1.)
+    """
     t = _as_tensor(t)
-    exponent = 0.5 * beta_d * t**2 + beta_min * t
-    return 0.5 * (beta_d * t + beta_min) * exponent.exp() / vp_sigma(t, beta_d, beta_min)
+    sigma = vp_sigma(t, beta_d, beta_min)
+    return 0.5 * (beta_d * t + beta_min) * (sigma + 1 / sigma)
 
 
 def vp_sigma_inv(sigma: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1) -> torch.Tensor:
     """σ⁻¹(σ) = (√(β_min² + 2β_d ln(σ² + 1)) − β_min) / β_d, the positive root of
     ½β_d t² + β_min t = ln(σ² + 1) (Table 1's VP inverse, used by c_noise and p_train)."""
     sigma = _as_tensor(sigma)
-    return ((beta_min**2 + 2 * beta_d * (sigma**2).log1p()).sqrt() - beta_min) / beta_d
+    return ((beta_min**2 + 2 * beta_d * (sigma**2 + 1).log()).sqrt() - beta_min) / beta_d
 
 
 def vp_scaling(t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1) -> torch.Tensor:
@@ -75,13 +81,13 @@ def vp_beta_from_sigma_range(
 
     Writing L(σ) = ln(σ² + 1), the two conditions are the linear equations
     ½β_d ε_s² + β_min ε_s = L(sigma_min) and ½β_d + β_min = L(sigma_max), so
-    β_d = 2(L_min − ε_s L_max)/(ε_s² − ε_s) and β_min = L_max − ½β_d.
+    β_d = 2(L_min/ε_s − L_max)/(ε_s − 1) and β_min = L_max − ½β_d.
     With (σ(10⁻³), σ(1)) of the default schedule this returns (19.9, 0.1).
     """
     check_sigma_range(sigma_min, sigma_max)
     epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
-    L_min, L_max = math.log1p(sigma_min**2), math.log1p(sigma_max**2)
-    beta_d = 2 * (L_min - epsilon_s * L_max) / (epsilon_s**2 - epsilon_s)
+    L_min, L_max = math.log(sigma_min**2 + 1), math.log(sigma_max**2 + 1)
+    beta_d = 2 * (L_min / epsilon_s - L_max) / (epsilon_s - 1)
     beta_min = L_max - 0.5 * beta_d
     return beta_d, beta_min
 
@@ -197,26 +203,41 @@ def ve_sigma_steps(num_steps: int, sigma_min: float, sigma_max: float) -> torch.
     return ve_sigma(t)
 
 
-def iddpm_alpha_bar(j: torch.Tensor | int, M: int = 1000, C_2: float = 0.008) -> torch.Tensor:
-    """iDDPM's cosine schedule ᾱ_j = sin²(½π j/(M(C₂ + 1))) (Table 1, column iDDPM), float64."""
-    j = torch.as_tensor(j, dtype=torch.float64)
-    return torch.sin(0.5 * math.pi * j / (M * (C_2 + 1))) ** 2
+def iddpm_alpha_bar(
+    j: torch.Tensor | int, M: int = 1000, C_2: float = 0.008, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """iDDPM's cosine schedule ᾱ_j = sin²(½π j/(M(C₂ + 1))) (Table 1, column iDDPM).
+
+    Evaluated in `dtype`, float32 by default (torch's default precision, which
+    is what the paper's reference setup uses for ᾱ_j): see `iddpm_u`.
+    """
+    j = torch.as_tensor(j).to(dtype)
+    return (0.5 * math.pi * j / M / (C_2 + 1)).sin() ** 2
 
 
-def iddpm_u(M: int = 1000, C_1: float = 0.001, C_2: float = 0.008) -> torch.Tensor:
-    """The iDDPM noise levels u_0 > u_1 > … > u_M = 0, float64 [M + 1] (Table 1, column iDDPM).
+def iddpm_u(
+    M: int = 1000, C_1: float = 0.001, C_2: float = 0.008, dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
+    """The iDDPM noise levels u_0 > u_1 > … > u_M = 0, shape [M + 1] (Table 1, column iDDPM).
 
     With the cosine schedule ᾱ_j = sin²(½π j/(M(C₂ + 1))), the recursion
     u_{j−1} = √((u_j² + 1)/max(ᾱ_{j−1}/ᾱ_j, C₁) − 1) starts from u_M = 0; the
     clamp at C₁ bounds u_0.  These are the only σ's an iDDPM network was trained on.
+
+    Precision matters here: the recursion compounds rounding over M steps.  As
+    in the paper's reference setup, ᾱ_j is evaluated in float32 and the
+    recursion runs in `dtype` (float64 for the sampler's time steps, float32
+    for `iDDPMPrecond`'s levels).  In exact arithmetic u_999 would be about
+    5e-4 (relative) larger; matching the reference setup keeps iDDPM sampling
+    comparable with it.
     """
     M = check_integer("M", M, 1)
     C_1, C_2 = check_positive("C_1", C_1), check_positive("C_2", C_2)
-    alpha_bar = iddpm_alpha_bar(torch.arange(M + 1), M, C_2).tolist()  # [M + 1]
-    u = [0.0] * (M + 1)
-    for j in range(M, 0, -1):
-        u[j - 1] = math.sqrt((u[j] ** 2 + 1) / max(alpha_bar[j - 1] / alpha_bar[j], C_1) - 1)
-    return torch.tensor(u, dtype=torch.float64)
+    u = torch.zeros(M + 1, dtype=dtype)  # u_M = 0
+    for j in range(M, 0, -1):  # M, …, 1
+        ratio = (iddpm_alpha_bar(j - 1, M, C_2) / iddpm_alpha_bar(j, M, C_2)).clamp(min=C_1)
+        u[j - 1] = ((u[j] ** 2 + 1) / ratio - 1).sqrt()
+    return u
 
 
 def iddpm_sigma_steps(
@@ -232,6 +253,9 @@ def iddpm_sigma_steps(
     Of u_0 … u_M keep those in [sigma_min, sigma_max] (with the default range
     (0.002, 81) these are u_{j₀} … u_{M−1}, j₀ = 8), then take the kept level with
     index ⌊(K − 1)/(N − 1)·i + ½⌋, i = 0 … N − 1, where K is how many were kept.
+    Exact ties (…​.5) are rounded half to even, as `torch.round` and the paper's
+    reference setup do; Table 1's ⌊· + ½⌋ rounds them up (they are rare: e.g.
+    K = 991, N = 5, i = 3 gives 742.5).
     The steps start at the largest kept level (≤ sigma_max) and end at the
     smallest (≥ sigma_min).  Returns float64 [N], descending.
     """
@@ -243,7 +267,8 @@ def iddpm_sigma_steps(
         raise ValueError(
             f"no iDDPM level u_j lies in [sigma_min, sigma_max] = [{sigma_min}, {sigma_max}]"
         )
-    index = (frac * (len(kept) - 1) + 0.5).floor().long()  # [N], round half up as in Table 1
+    step_indices = torch.arange(len(frac), dtype=torch.float64)  # [N], 0 … N − 1
+    index = ((len(kept) - 1) / (num_steps - 1) * step_indices).round().long()  # [N], ties to even
     return kept[index]
 
 

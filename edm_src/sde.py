@@ -20,7 +20,8 @@ from collections.abc import Callable
 
 import torch
 
-from ._validation import check_finite, check_positive
+from ._validation import check_finite, check_positive, check_sampling_range
+from .samplers import net_clamp_range, net_round_sigma, step_record
 from .schedules import edm_sigma_steps
 
 
@@ -47,13 +48,16 @@ def sde_sampler(
     with the score from the denoiser, ∇ log p = (D − x)/σ² (Eq. 3).  The last
     step, to t_N = 0, is the deterministic Euler step of Algorithm 1 (it lands on
     D(x; t_{N−1})), so the output carries no leftover noise.  The time steps are
-    EDM's (Eq. 5); the loop runs in float64.  `callback`, if given, receives after every
+    EDM's (Eq. 5), clamped to the net's [sigma_min, sigma_max] and snapped with its
+    `round_sigma` as in the samplers; the loop runs in float64.  `callback`, if given, receives after every
     step the same dict as the samplers' callbacks, so `record_trajectory` works.
     """
     check_positive("beta", beta, allow_zero=True)
     check_finite("latents", latents)
+    check_sampling_range(sigma_min, sigma_max)
+    sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
     t_steps = edm_sigma_steps(num_steps, sigma_min, sigma_max, rho).to(latents.device)  # [N]
-    t_steps = torch.cat([t_steps, torch.zeros_like(t_steps[:1])])  # t_N = 0, [N + 1]
+    t_steps = torch.cat([net_round_sigma(net, t_steps), torch.zeros_like(t_steps[:1])])  # t_N = 0, [N + 1]
 
     x_next = latents.to(torch.float64) * t_steps[0]  # x_0 ~ N(0, t_0² I)
     for i, (t_cur, t_next) in enumerate(zip(t_steps[:-1], t_steps[1:])):
@@ -68,9 +72,6 @@ def sde_sampler(
             # ODE drift (σ̇σ = t) plus Langevin drift (β σ² = β̃ t), then the noise √(2β h) σ.
             x_next = x_cur + (1 + beta) * h * t_cur * score
             x_next = x_next + (2 * beta * h * t_cur).sqrt() * randn_like(x_cur)
-        if callback is not None:  # same keys as the samplers' callbacks (σ(t) = t, s(t) = 1, no churn)
-            one = torch.ones_like(t_cur)
-            callback(dict(i=i, t_cur=t_cur, t_next=t_next, t_hat=t_cur, sigma_cur=t_cur, sigma_next=t_next,
-                          sigma_hat=t_cur, s_cur=one, s_next=one, x_cur=x_cur, x_hat=x_cur,
-                          denoised=denoised, x_next=x_next))
+        if callback is not None:  # the samplers' record, with no churn: t̂ = t, x̂ = x
+            callback(step_record(i, t_cur, t_next, t_cur, x_cur, x_cur, denoised, x_next))
     return x_next

@@ -70,7 +70,10 @@ def test_coefficients_match_table1(kind):
     for i, s in enumerate(SIGMAS):
         for name, g, want in zip(("c_skip", "c_out", "c_in", "c_noise"), got, table1(kind, s)):
             assert g.shape == sigma.shape, name
-            assert g[i].item() == pytest.approx(want, rel=1e-12, abs=1e-12), (kind, name, s)
+            # ln(σ² + 1) is evaluated as Table 1 writes it, which loses ~log10(1/σ²) digits
+            # at small σ in float64: allow 1e-9 for VP's c_noise, 1e-12 elsewhere.
+            rel = 1e-9 if (kind, name) == ("VP", "c_noise") else 1e-12
+            assert g[i].item() == pytest.approx(want, rel=rel, abs=1e-12), (kind, name, s)
 
 
 @pytest.mark.parametrize("kind", PRECONDS)
@@ -90,8 +93,9 @@ def test_sigma_range_attributes():
     ve = VEPrecond(zero_model)
     assert (ve.sigma_min, ve.sigma_max) == (0.02, 100.0)
     iddpm = iDDPMPrecond(zero_model)
-    assert iddpm.sigma_min == pytest.approx(U[999], rel=1e-12)
-    assert iddpm.sigma_max == pytest.approx(U[0], rel=1e-12)
+    assert iddpm.sigma_min == iddpm.u[999].item() and iddpm.sigma_max == iddpm.u[0].item()
+    assert iddpm.sigma_min == pytest.approx(U[999], rel=1e-3)  # float32 levels, see below
+    assert iddpm.sigma_max == pytest.approx(U[0], rel=1e-6)
     edm = EDMPrecond(zero_model)
     assert (edm.sigma_min, edm.sigma_max) == (0.0, math.inf)
 
@@ -107,13 +111,20 @@ def test_vp_sigma_and_inverse():
 
 
 def test_iddpm_levels_and_alpha_bar():
-    """iDDPM's u buffer follows the recursion (u_M = 0, decreasing, u_8 ≈ 80.2) and ᾱ_j its formula."""
+    """iDDPM's u buffer follows the recursion (u_M = 0, decreasing, u_8 ≈ 80.2) and ᾱ_j its formula.
+
+    The buffer is the recursion run in float32, as in the paper's reference
+    setup: over 1,000 steps its rounding drifts from the exact (float64) levels
+    by up to ~5e-4 at the smallest levels, and by < 1e-6 at the largest.
+    """
     net = iDDPMPrecond(zero_model)
-    assert net.u.shape == (1001,)
-    assert torch.allclose(net.u.double(), torch.tensor(U, dtype=torch.float64), rtol=1e-6, atol=0)
+    assert net.u.shape == (1001,) and net.u.dtype == torch.float32
+    exact = torch.tensor(U, dtype=torch.float64)
+    assert torch.allclose(net.u.double(), exact, rtol=1e-3, atol=0)
+    assert torch.allclose(net.u[:100].double(), exact[:100], rtol=1e-6, atol=0)
     assert net.u[-1] == 0 and (net.u[1:] < net.u[:-1]).all()
     assert net.u[8].item() == pytest.approx(80.2, abs=0.05)
-    assert net.alpha_bar(500).item() == pytest.approx(math.sin(0.25 * math.pi / 1.008) ** 2, rel=1e-12)
+    assert net.alpha_bar(500).item() == pytest.approx(math.sin(0.25 * math.pi / 1.008) ** 2, rel=1e-6)
 
 
 def test_iddpm_round_sigma_snaps_to_levels():
@@ -123,9 +134,10 @@ def test_iddpm_round_sigma_snaps_to_levels():
     rounded = net.round_sigma(sigma)
     j = net.round_sigma(sigma, return_index=True)
     assert rounded.shape == sigma.shape and j.shape == sigma.shape
+    levels = net.u.tolist()
     for s, r, k in zip(sigma.flatten().tolist(), rounded.flatten().tolist(), j.flatten().tolist()):
-        k_ref = min(range(len(U)), key=lambda i: abs(U[i] - s))
-        assert k == k_ref and r == pytest.approx(U[k_ref], rel=1e-6)
+        k_ref = min(range(len(levels)), key=lambda i: abs(levels[i] - s))
+        assert k == k_ref and r == levels[k_ref]
     assert torch.equal(net.round_sigma(rounded, return_index=True), j)  # levels are fixed points
     assert torch.equal(net.coefficients(sigma)[3], (999 - j).double())
 
@@ -257,6 +269,19 @@ def test_edm_input_and_target_have_unit_variance(data):
         assert F_target.pow(2).mean().item() == pytest.approx(1, abs=tol), sigma
 
 
+def test_edm_unit_variances_exactly():
+    """Sec. 5 steps 1–2 in closed form: for independent y (variance σ_d²) and n (variance σ²),
+    Var[c_in(y+n)] = c_in²(σ_d² + σ²) and Var[F_target] = ((1−c_skip)²σ_d² + c_skip²σ²)/c_out²,
+    and both equal 1 to float64 rounding at every σ on the grid."""
+    net = EDMPrecond(zero_model, sigma_data=SIGMA_DATA)
+    for sigma in GRID:
+        c_skip, c_out, c_in, _ = net.coefficients(torch.tensor(sigma, dtype=torch.float64))
+        var_in = c_in**2 * (SIGMA_DATA**2 + sigma**2)
+        var_target = ((1 - c_skip) ** 2 * SIGMA_DATA**2 + c_skip**2 * sigma**2) / c_out**2
+        assert var_in.item() == pytest.approx(1, rel=1e-12), sigma
+        assert var_target.item() == pytest.approx(1, rel=1e-12), sigma
+
+
 def test_edm_c_skip_minimises_c_out():
     """Sec. 5 step 3: c_skip = σ_d²/(σ²+σ_d²) minimises c_out² = (1−c_skip)²σ_d² + c_skip²σ²,
     and the minimum is EDM's c_out²."""
@@ -270,3 +295,21 @@ def test_edm_c_skip_minimises_c_out():
         # by at most (σ² + σ_d²)·(grid step)², and never undershoots it.
         excess = c_out_sq.min().item() - c_out.item() ** 2
         assert -1e-15 <= excess <= (sigma**2 + SIGMA_DATA**2) * 1e-10
+
+
+def test_extra_output_channels_are_dropped():
+    """A raw network returning 2C channels (iDDPM's mean and variance) only contributes its first C."""
+    def two_headed(x_in, noise_labels, class_labels=None):
+        return torch.cat([torch.ones_like(x_in), 100 * torch.ones_like(x_in)], dim=1)  # [B, 2C, H, W]
+
+    x = torch.randn(2, 3, 4, 4)
+    out = iDDPMPrecond(two_headed)(x, 1.0)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out, x - 1.0)  # c_skip = 1, c_out = −σ, F = 1 from the first head
+
+
+def test_force_fp32_is_accepted_and_changes_nothing():
+    """forward(..., force_fp32=True) gives the same float32 result (no fp16 path here)."""
+    net = EDMPrecond(lambda x_in, c_noise, class_labels=None: torch.tanh(x_in))
+    x = torch.randn(3, 2)
+    torch.testing.assert_close(net(x, 0.5, force_fp32=True), net(x, 0.5), rtol=0, atol=0)

@@ -103,8 +103,27 @@ def test_iddpm_levels():
     steps = iddpm_sigma_steps(18, 0.002, 81)
     assert steps[0] == u[8] and steps[-1] == u[999]  # u_{M−1} ≈ 0.0064 is the smallest level ≥ 0.002
     assert set(steps.tolist()) <= set(u.tolist())
-    # i = 1 picks kept index ⌊(991 − 1)/17 + ½⌋ = 58, i.e. u_{8 + 58}
-    assert steps[1] == u[8 + math.floor(990 / 17 + 0.5)]
+
+
+
+@pytest.mark.parametrize("num_steps, sigma_max", [(18, 81.0), (5, 80.0), (9, 80.0), (50, 81.0), (256, 81.0)])
+def test_iddpm_steps_pick_evenly_spaced_levels(num_steps, sigma_max):
+    """Step i is kept level round((K − 1)/(N − 1)·i), ties to even, for every i.
+
+    With σ_max = 80 the kept levels are u_9 … u_999 (K = 991); N = 5 then has an
+    exact tie at i = 3 ((990/4)·3 = 742.5), which goes to the even index 742.
+    """
+    u = iddpm_u()
+    kept = [v for v in u.tolist() if 0.002 <= v <= sigma_max]
+    K = len(kept)
+    expected = []
+    for i in range(num_steps):
+        x = (K - 1) / (num_steps - 1) * i
+        k = math.floor(x + 0.5) if x % 1 != 0.5 else 2 * round(x / 2)  # ties to even
+        expected.append(kept[k])
+    assert iddpm_sigma_steps(num_steps, 0.002, sigma_max).tolist() == expected
+    if (num_steps, sigma_max) == (5, 80.0):
+        assert K == 991 and expected[3] == kept[742]
 
 
 @pytest.mark.parametrize("discretization", ["vp", "ve", "iddpm", "edm"])
