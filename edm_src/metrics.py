@@ -3,12 +3,29 @@
 For a `GaussianMixture` we know p_data itself, so instead of FID we can ask
 directly: do samples lie where the density is high (average log-density), and
 do they visit the components in the right proportions (mode weights)?
+
+Distances between sample sets, all in float64 (inputs [B, ...] are flattened to [B, D]):
+
+* `rms_error`: the endpoint error of a sampler against a converged reference
+  from the same latents (`reference.reference_samples`) — with an exact
+  denoiser this is pure truncation error (the y-axis of a Fig. 2-style error-vs-NFE plot);
+* `frechet_distance`: FID's formula (the Fréchet distance between fitted
+  Gaussians) against a known mean and covariance, e.g. a `GaussianMixture`'s exact
+  `.mean`/`.covariance`, or between two sample sets; for digits, in the fixed
+  feature space of `pca_features` instead of Inception features;
+* `sliced_wasserstein`: the sliced 2-Wasserstein distance, which unlike a
+  Fréchet distance sees more than two moments;
+* `nearest_neighbor_distance`: distance to the closest training example, to see
+  that the exact denoiser of a finite set (Eq. 57) only reproduces its training data.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
+from ._validation import check_finite, check_integer
 from .denoisers import GaussianMixture
 
 
@@ -50,3 +67,142 @@ def fidelity_report(mixture: GaussianMixture, samples: torch.Tensor, seed: int =
         "loglik_data": mean_log_likelihood(mixture, reference),
         "max_weight_error": float((mode_weights(mixture, samples) - mixture.weights).abs().max()),
     }
+
+
+# ------------------------------------------------------------ distances
+def _flat(name: str, x: torch.Tensor) -> torch.Tensor:
+    """x [B, ...] → float64 [B, D], finite."""
+    x = torch.as_tensor(x)
+    if x.ndim < 1 or len(x) < 1:
+        raise ValueError(f"{name} must have shape [B, ...] with B >= 1, got {tuple(x.shape)}")
+    return check_finite(name, x.reshape(len(x), -1).to(torch.float64))
+
+
+def rms_error(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Root-mean-square difference per element, √(mean (x − y)²), of two batches of the same shape."""
+    x, y = torch.as_tensor(x), torch.as_tensor(y)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    return float((x.to(torch.float64) - y.to(torch.float64)).square().mean().sqrt())
+
+
+def _sqrtm_psd(C: torch.Tensor) -> torch.Tensor:
+    """Symmetric square root of a symmetric positive semi-definite matrix via eigh (tiny negative λ → 0)."""
+    eigenvalues, vectors = torch.linalg.eigh(0.5 * (C + C.T))
+    return (vectors * eigenvalues.clamp(min=0).sqrt()) @ vectors.T
+
+
+def _mean_cov(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sample mean [D] and unbiased sample covariance [D, D] of x [B, D]."""
+    if len(x) < 2:
+        raise ValueError(f"need at least two samples to fit a covariance, got {len(x)}")
+    mean = x.mean(0)
+    centred = x - mean  # [B, D]
+    return mean, centred.T @ centred / (len(x) - 1)
+
+
+def frechet_distance_gaussians(
+    mean1: torch.Tensor, cov1: torch.Tensor, mean2: torch.Tensor, cov2: torch.Tensor
+) -> float:
+    """Fréchet (2-Wasserstein²) distance between N(μ₁, C₁) and N(μ₂, C₂), the formula behind FID:
+
+    ‖μ₁ − μ₂‖² + tr(C₁ + C₂ − 2 (C₁^½ C₂ C₁^½)^½),
+
+    with symmetric square roots from eigh, so it stays real and ≥ 0 for
+    (nearly) singular covariances.
+    """
+    mean1 = torch.as_tensor(mean1, dtype=torch.float64).reshape(-1)  # [D]
+    mean2, cov1, cov2 = (torch.as_tensor(v, dtype=torch.float64).to(mean1.device) for v in (mean2, cov1, cov2))
+    mean2 = mean2.reshape(-1)  # [D]
+    D = len(mean1)
+    for name, value, shape in [("mean2", mean2, (D,)), ("cov1", cov1, (D, D)), ("cov2", cov2, (D, D))]:
+        if value.shape != shape:
+            raise ValueError(f"{name} must have shape {list(shape)} to match mean1, got {tuple(value.shape)}")
+    root1 = _sqrtm_psd(cov1)  # [D, D]
+    cross = _sqrtm_psd(root1 @ cov2 @ root1)  # [D, D]
+    distance = (mean1 - mean2).square().sum() + torch.trace(cov1) + torch.trace(cov2) - 2 * torch.trace(cross)
+    return max(float(distance), 0.0)
+
+
+def frechet_distance(x: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> float:
+    """Fréchet distance between the Gaussian fitted to samples x [B, ...] and N(mean, cov).
+
+    With a `GaussianMixture` target, pass its exact `.mean` and `.covariance`:
+    then only the samples carry sampling error.
+    """
+    return frechet_distance_gaussians(*_mean_cov(_flat("x", x)), mean, cov)
+
+
+def frechet_distance_samples(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Fréchet distance between the Gaussians fitted to two sample sets x [B, ...] and y [B′, ...]."""
+    x, y = _flat("x", x), _flat("y", y)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"x and y must have the same number of elements per sample, got {x.shape[1]} and {y.shape[1]}")
+    return frechet_distance_gaussians(*_mean_cov(x), *_mean_cov(y))
+
+
+def sliced_wasserstein(
+    x: torch.Tensor, y: torch.Tensor, num_projections: int = 128, generator: torch.Generator | None = None
+) -> float:
+    """Sliced 2-Wasserstein distance between two equal-size sample sets x, y [B, ...].
+
+    SW₂ = (E_θ W₂²(θ·x, θ·y))^½ over directions θ uniform on the unit sphere,
+    estimated with `num_projections` directions; each 1-D W₂² is exact: the mean
+    squared difference of the sorted projections.  `generator` draws the
+    directions; None uses a fixed seed (0), so the metric is deterministic.
+    """
+    x, y = _flat("x", x), _flat("y", y)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    num_projections = check_integer("num_projections", num_projections, 1)
+    generator = torch.Generator().manual_seed(0) if generator is None else generator
+    theta = torch.randn(x.shape[1], num_projections, generator=generator, dtype=torch.float64)  # [D, P]
+    theta = (theta / theta.norm(dim=0)).to(x.device)
+    x_proj, y_proj = (x @ theta).sort(dim=0).values, (y @ theta).sort(dim=0).values  # [B, P]
+    return float((x_proj - y_proj).square().mean().sqrt())
+
+
+def nearest_neighbor_distance(
+    x: torch.Tensor, data: torch.Tensor, batch_size: int = 1024, return_index: bool = False
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """RMS distance per element from each sample to its nearest training example, shape [B].
+
+    ‖x_b − y_nn‖/√D: 0 for a copy of a training point, so it shows memorisation
+    (the exact denoiser of a finite set, Eq. 57, can only reproduce its data).
+    The neighbour is found with fast matrix products in chunks of `batch_size`
+    samples, then its distance is recomputed directly (exact 0 for copies).
+    With `return_index`, also returns the neighbour's index [B].
+    """
+    x, data = _flat("x", x), _flat("data", data).to(torch.as_tensor(x).device)
+    if x.shape[1] != data.shape[1]:
+        raise ValueError(f"x and data must have the same number of elements per sample, got {x.shape[1]} and {data.shape[1]}")
+    batch_size = check_integer("batch_size", batch_size, 1)
+    index = torch.cat([torch.cdist(chunk, data).argmin(dim=1) for chunk in x.split(batch_size)])  # [B]
+    distance = (x - data[index]).square().mean(dim=1).sqrt()  # [B]
+    return (distance, index) if return_index else distance
+
+
+def pca_features(data: torch.Tensor, k: int = 16) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A fixed feature map from the data's top-k principal components: x [B, ...] → [B, k] float64.
+
+    features(x) = (x − mean) V_k, with V_k the covariance's eigenvectors of the
+    k largest eigenvalues, in decreasing order.  It stands in for FID's
+    Inception features on the digits: `frechet_distance_samples(features(x),
+    features(data))` compares samples and data in a space fixed by the data alone.
+    The map carries `mean` [D], `components` V_k [D, k] and `variances` (the k
+    largest eigenvalues of the data covariance) as attributes.
+    """
+    data = _flat("data", data)  # [N, D]
+    k = check_integer("k", k, 1)
+    if k > data.shape[1]:
+        raise ValueError(f"k must be at most the data dimension {data.shape[1]}, got {k}")
+    mean, cov = _mean_cov(data)
+    eigenvalues, vectors = torch.linalg.eigh(cov)  # ascending
+    components = vectors[:, eigenvalues.argsort(descending=True)[:k]]  # [D, k]
+
+    def features(x: torch.Tensor) -> torch.Tensor:
+        """Coordinates of x [B, ...] on the top-k principal axes, [B, k]."""
+        return (_flat("x", x).to(mean.device) - mean) @ components
+
+    features.mean, features.components, features.variances = mean, components, eigenvalues.flip(0)[:k]
+    return features

@@ -1,4 +1,4 @@
-"""Plotting helpers shared by the chapters (matplotlib).
+"""Plotting helpers shared by the chapters: static (matplotlib) and interactive (plotly).
 
 Chapters call these so that the same picture (a density, a score field, a
 grid of digits) looks the same on every page and is drawn by one piece of
@@ -7,12 +7,20 @@ code.  Each helper draws into a given `Axes` and returns what it drew.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
-from matplotlib.quiver import Quiver
 import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
 import torch
+from matplotlib.colors import TABLEAU_COLORS
+from matplotlib.quiver import Quiver
+from plotly.basedatatypes import BaseTraceType
 
 from .denoisers import GaussianMixture
 
@@ -119,3 +127,256 @@ def plot_density_1d_over_sigma(
     ax.set_xlabel(r"noise level $\sigma$")
     ax.set_ylabel(r"$x$")
     return density
+
+
+# --- Interactive figures (plotly) --------------------------------------------
+#
+# The published site has no kernel, so an interactive figure carries every
+# state it can show, precomputed: a slider or a dropdown only switches which
+# traces are visible, which plotly.js does by itself in the browser.  The same
+# cells run live in JupyterLab, where plotly's own renderer (the
+# jupyterlab-plotly extension, installed with plotly) draws the figure.
+#
+# plotly.js is served from the site's _static/ by the local Sphinx extension
+# _ext/plotly_static.py; the HTML written here only calls the global `Plotly`.
+
+
+PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
+PLOTLY_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}
+PLOTLY_TEMPLATE = "plotly_white"
+# matplotlib's default colour cycle (tab10), so interactive and static figures agree.
+COLORS: list[str] = list(TABLEAU_COLORS.values())
+
+Traces = Sequence[BaseTraceType]
+
+
+class InteractiveFigure:
+    """Display wrapper for a plotly figure: live in JupyterLab, interactive on the static site.
+
+    Its `_repr_mimebundle_` gives three representations of the same figure:
+
+    - ``application/vnd.plotly.v1+json``: the figure (data, layout, config),
+      drawn live by JupyterLab's plotly renderer;
+    - ``text/html``: a ``<div>`` and a ``<script>`` calling ``Plotly.newPlot``
+      with the figure's JSON.  It loads nothing: it relies on the global
+      ``Plotly`` that every page of the book loads from ``_static/``.  The book's
+      HTML build shows this one (see ``nb_mime_priority_overrides`` in _config.yml);
+    - ``text/plain``: a one-line summary.
+
+    The div's id is a hash of the figure plus a per-process counter, so a
+    re-executed notebook gives byte-identical output and two copies of one
+    figure on a page do not share an id.  Works with ``display(...)``, as a
+    cell's last expression and with myst-nb's ``glue`` (``{glue:figure}``).
+    """
+
+    _counter = itertools.count()
+
+    def __init__(self, figure: go.Figure, config: Mapping[str, Any] | None = None, height: int = 450):
+        self.figure = figure
+        self.config = PLOTLY_CONFIG | dict(config or {})
+        self.height = height  # used only when figure.layout.height is unset
+
+    def __repr__(self) -> str:
+        return f"<InteractiveFigure: {len(self.figure.data)} traces>"
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The figure as plain JSON data, with its config (the plotly mimetype's payload)."""
+        data = json.loads(pio.to_json(self.figure, validate=False, remove_uids=False))
+        return data | {"config": self.config}
+
+    def to_html(self, div_id: str | None = None) -> str:
+        """A ``<div>`` + ``<script>`` that draws the figure with the page's global ``Plotly``."""
+        if div_id is None:
+            digest = hashlib.sha1(json.dumps(self.to_json_dict(), sort_keys=True).encode()).hexdigest()
+            div_id = f"plotly-{digest[:12]}-{next(self._counter)}"
+        return pio.to_html(
+            self.figure,
+            config=self.config,
+            full_html=False,
+            include_plotlyjs=False,
+            include_mathjax=False,
+            div_id=div_id,
+            default_width="100%",
+            default_height=f"{self.height}px",
+            validate=False,
+        )
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        bundle = {PLOTLY_MIMETYPE: self.to_json_dict(), "text/html": self.to_html(), "text/plain": repr(self)}
+        if include:
+            bundle = {k: v for k, v in bundle.items() if k in include}
+        if exclude:
+            bundle = {k: v for k, v in bundle.items() if k not in exclude}
+        return bundle
+
+
+def show_interactive(fig: go.Figure, config: Mapping[str, Any] | None = None, height: int = 450) -> InteractiveFigure:
+    """Wrap a plotly figure for display: make it a cell's last expression, or `glue` it.
+
+    ``config`` updates `PLOTLY_CONFIG` (plotly.js config options); ``height``
+    (pixels) applies when the figure's layout sets none.
+    """
+    return InteractiveFigure(fig, config, height)
+
+
+def _paint(trace: BaseTraceType, color: str) -> None:
+    """Give a trace's marker and line `color` where the caller chose none."""
+    for part in ("marker", "line"):
+        if part in trace and trace[part].color is None:
+            trace[part].color = color
+
+
+def _add_group(fig: go.Figure, traces: Traces, first_color: int = 0) -> list[int]:
+    """Add traces to fig, colouring the j-th one COLORS[first_color + j]; returns their indices."""
+    start = len(fig.data)
+    fig.add_traces(list(traces))
+    for j, trace in enumerate(fig.data[start:]):
+        _paint(trace, COLORS[(first_color + j) % len(COLORS)])
+    return list(range(start, len(fig.data)))
+
+
+def _mask(n: int, shown: Sequence[int]) -> list[bool]:
+    shown = set(shown)
+    return [i in shown for i in range(n)]
+
+
+def _slider(label: str, steps: list[dict], active: int) -> dict:
+    return dict(active=active, steps=steps, currentvalue=dict(prefix=f"{label}: "), pad=dict(t=50), len=1.0, x=0)
+
+
+def slider_figure(
+    frames: Mapping[Any, Traces],
+    slider_label: str,
+    *,
+    static: Traces = (),
+    layout: Mapping[str, Any] | None = None,
+    active: int = 0,
+) -> go.Figure:
+    """A figure whose slider shows one precomputed frame at a time (no kernel needed).
+
+    ``frames`` maps each slider value to the traces drawn at that value (the
+    slider shows ``str(value)``); ``static`` traces (data, a reference curve)
+    are drawn in every frame.  Step k's visibility mask shows the static traces
+    and frame k's traces only.  The j-th trace of every frame gets the same
+    colour (the static traces take the first colours), so a series keeps its
+    colour as the slider moves.  ``layout`` is merged into the figure's layout:
+    fix the axis ranges there (`points_layout`, `log_layout`) so that the axes
+    do not rescale from frame to frame.
+    """
+    if not frames:
+        raise ValueError("slider_figure needs at least one frame")
+    fig = go.Figure(layout=dict(template=PLOTLY_TEMPLATE))
+    fixed = _add_group(fig, static)
+    groups = [_add_group(fig, traces, first_color=len(fixed)) for traces in frames.values()]
+    n = len(fig.data)
+    steps = [
+        dict(method="restyle", label=str(value), args=[{"visible": _mask(n, fixed + group)}])
+        for value, group in zip(frames, groups)
+    ]
+    for i, visible in enumerate(steps[active]["args"][0]["visible"]):
+        fig.data[i].visible = visible
+    fig.update_layout(sliders=[_slider(slider_label, steps, active)])
+    if layout:
+        fig.update_layout(layout)
+    return fig
+
+
+def dropdown_slider_figure(
+    frames: Mapping[Any, Mapping[Any, Traces]],
+    dropdown_label: str,
+    slider_label: str,
+    *,
+    static: Traces = (),
+    layout: Mapping[str, Any] | None = None,
+    active: tuple[int, int] = (0, 0),
+) -> go.Figure:
+    """A dropdown for a categorical choice (e.g. the solver) and a slider (e.g. the number of steps).
+
+    ``frames[choice][value]`` are the traces drawn for that choice at that
+    slider value; each choice has its own slider, so choices may offer
+    different values.  Choosing in the dropdown shows that choice's frame and
+    slider at slider position ``active[1]`` (clamped to its number of steps):
+    plotly.js cannot carry the slider's position across choices without a
+    kernel or custom JavaScript.  ``static`` traces are drawn in every frame,
+    and colours are assigned as in `slider_figure`.
+    """
+    if not frames or not all(frames.values()):
+        raise ValueError("dropdown_slider_figure needs at least one frame for every choice")
+    fig = go.Figure(layout=dict(template=PLOTLY_TEMPLATE))
+    fixed = _add_group(fig, static)
+    groups = {
+        choice: [_add_group(fig, traces, first_color=len(fixed)) for traces in by_value.values()]
+        for choice, by_value in frames.items()
+    }
+    n = len(fig.data)
+    buttons, sliders = [], []
+    for choice, by_value in frames.items():
+        masks = [_mask(n, fixed + group) for group in groups[choice]]
+        start = min(active[1], len(masks) - 1)
+        steps = [
+            dict(method="restyle", label=str(value), args=[{"visible": mask}])
+            for value, mask in zip(by_value, masks)
+        ]
+        sliders.append(_slider(slider_label, steps, start))
+        buttons.append(dict(method="update", label=str(choice), args=[{"visible": masks[start]}, {"sliders": [sliders[-1]]}]))
+    first = active[0]
+    for i, visible in enumerate(buttons[first]["args"][0]["visible"]):
+        fig.data[i].visible = visible
+    fig.update_layout(
+        sliders=[sliders[first]],
+        updatemenus=[dict(buttons=buttons, active=first, direction="down", showactive=True,
+                          x=0, xanchor="left", y=1.02, yanchor="bottom", pad=dict(l=0, t=0))],
+        annotations=[dict(text=f"{dropdown_label}:", showarrow=False, xref="paper", yref="paper",
+                          x=0, xanchor="right", y=1.02, yanchor="bottom", xshift=-6, yshift=4)],
+        margin=dict(t=70),
+    )
+    if layout:
+        fig.update_layout(layout)
+    return fig
+
+
+def points_trace(x: torch.Tensor | np.ndarray, name: str | None = None, **kwargs) -> go.Scatter:
+    """2-D points [B, 2] as a scatter trace with small markers (the style of `plot_points`).
+
+    ``kwargs`` are `go.Scatter` properties and override the defaults.
+    """
+    x = torch.as_tensor(x).detach().cpu().numpy()
+    style = dict(mode="markers", marker=dict(size=4, opacity=0.6, line=dict(width=0)), showlegend=name is not None)
+    return go.Scatter(x=x[:, 0], y=x[:, 1], name=name, **(style | kwargs))
+
+
+def curve_trace(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, name: str | None = None,
+                **kwargs) -> go.Scatter:
+    """A curve y(x) as lines with markers at the data points (e.g. an error against the number of steps)."""
+    style = dict(mode="lines+markers", marker=dict(size=6), showlegend=name is not None)
+    return go.Scatter(x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float), name=name, **(style | kwargs))
+
+
+def points_layout(extent: Extent = (-1.6, 1.6, -1.6, 1.6), size: int = 480, **kwargs) -> dict[str, Any]:
+    """Layout for 2-D point clouds: fixed axes over extent = (x_min, x_max, y_min, y_max), equal aspect.
+
+    The ranges stay fixed as a slider switches frames.  ``kwargs`` are added to
+    the layout (e.g. ``title``).
+    """
+    return dict(
+        xaxis=dict(range=list(extent[:2]), constrain="domain", zeroline=False),
+        yaxis=dict(range=list(extent[2:]), scaleanchor="x", scaleratio=1, constrain="domain", zeroline=False),
+        legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"),
+        width=size, height=size + 110, margin=dict(l=40, r=20, t=70, b=40),
+    ) | kwargs
+
+
+def log_layout(x_title: str, y_title: str, *, log_x: bool = True, log_y: bool = True,
+               x_range: tuple[float, float] | None = None, y_range: tuple[float, float] | None = None,
+               **kwargs) -> dict[str, Any]:
+    """Layout for curves on log axes, titled; ranges in data units (converted to log10 for log axes).
+
+    Give the ranges when a slider or dropdown switches curves, so the axes stay put.
+    """
+    def axis(title, log, rng):
+        out = dict(title=dict(text=title), type="log" if log else "linear", exponentformat="power")
+        if rng is not None:
+            out["range"] = [float(np.log10(v)) if log else float(v) for v in rng]
+        return out
+
+    return dict(xaxis=axis(x_title, log_x, x_range), yaxis=axis(y_title, log_y, y_range)) | kwargs

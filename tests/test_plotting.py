@@ -61,3 +61,202 @@ def test_density_1d_columns_are_normalised_to_their_maximum():
     p = line.log_prob(xs, 1.0).exp().numpy()
     np.testing.assert_allclose(density[:, 1], p / p.max(), rtol=1e-12)
     plt.close(fig)
+
+
+# --- Interactive figures (plotly) --------------------------------------------
+
+import json  # noqa: E402
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import textwrap  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import plotly.graph_objects as go  # noqa: E402
+import pytest  # noqa: E402
+import yaml  # noqa: E402
+
+from edm_src.plotting import (  # noqa: E402
+    COLORS, PLOTLY_MIMETYPE, curve_trace, dropdown_slider_figure, log_layout, points_layout,
+    points_trace, show_interactive, slider_figure,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+URL = re.compile(r"https?://", re.IGNORECASE)
+
+
+def _frames(n_frames=3, per_frame=2):
+    """Frames labelled 0.1, 0.2, ... each with per_frame point clouds named by frame and series."""
+    rng = np.random.default_rng(0)
+    return {
+        round(0.1 * (k + 1), 1): [points_trace(rng.normal(size=(5, 2)), f"f{k}s{j}") for j in range(per_frame)]
+        for k in range(n_frames)
+    }
+
+
+def test_interactive_bundle_has_plotly_json_and_offline_html():
+    """Both mimetypes; the HTML draws with the page's global Plotly and references no http(s) URL."""
+    fig = slider_figure(_frames(), "σ", layout=points_layout())
+    bundle = show_interactive(fig)._repr_mimebundle_()
+    assert {PLOTLY_MIMETYPE, "text/html", "text/plain"} <= set(bundle)
+    figure = bundle[PLOTLY_MIMETYPE]
+    json.dumps(figure)  # plain JSON
+    assert len(figure["data"]) == 6 and figure["layout"]["sliders"] and figure["config"]["displaylogo"] is False
+    html = bundle["text/html"]
+    assert "Plotly.newPlot" in html and "<div" in html and "<script" in html
+    assert not URL.search(html), "the HTML must not load or link anything remote"
+    assert "src=" not in html  # no script is fetched: plotly.js comes from the site's _static
+
+
+def test_interactive_html_is_deterministic_with_unique_ids():
+    """Same figure → same id prefix (a hash), a fresh suffix per display so ids never collide."""
+    fig = slider_figure(_frames(), "σ")
+    ids = [re.search(r'id="([^"]+)"', show_interactive(fig).to_html()).group(1) for _ in range(2)]
+    assert ids[0] != ids[1]
+    assert ids[0].rsplit("-", 1)[0] == ids[1].rsplit("-", 1)[0]
+
+
+def test_slider_figure_one_step_per_frame_showing_exactly_that_frame():
+    """Step k's mask shows the static traces and frame k's traces only; colours agree across frames."""
+    frames = _frames(n_frames=4, per_frame=2)
+    static = [curve_trace([0, 1], [0, 1], "reference")]
+    fig = slider_figure(frames, "σ", static=static, active=2)
+    (slider,) = fig.layout.sliders
+    assert [s.label for s in slider.steps] == [str(v) for v in frames]
+    assert slider.active == 2
+    names = [t.name for t in fig.data]
+    for k, step in enumerate(slider.steps):
+        (visible,) = step.args
+        mask = visible["visible"]
+        assert len(mask) == len(fig.data)
+        shown = {name for name, v in zip(names, mask) if v}
+        assert shown == {"reference", f"f{k}s0", f"f{k}s1"}
+    # the figure starts at the active step
+    assert [bool(t.visible) for t in fig.data] == slider.steps[2].args[0]["visible"]
+    # series j has the same colour in every frame; the static trace took the first colour
+    assert fig.data[0].line.color == COLORS[0]
+    for k in range(4):
+        assert [fig.data[1 + 2 * k + j].marker.color for j in range(2)] == COLORS[1:3]
+
+
+def test_slider_figure_keeps_explicit_colours_and_layout():
+    fig = slider_figure({1: [points_trace(np.zeros((2, 2)), "a", marker=dict(color="black"))]}, "N",
+                        layout=points_layout((-2, 2, -1, 1)))
+    assert fig.data[0].marker.color == "black"
+    assert list(fig.layout.xaxis.range) == [-2, 2] and list(fig.layout.yaxis.range) == [-1, 1]
+    assert fig.layout.yaxis.scaleanchor == "x"
+    with pytest.raises(ValueError):
+        slider_figure({}, "N")
+
+
+def test_dropdown_slider_figure_masks_per_choice():
+    """Each choice has its own slider over its own values; every mask shows exactly one (choice, value)."""
+    rng = np.random.default_rng(1)
+    frames = {
+        solver: {n: [curve_trace(rng.random(3), rng.random(3), f"{solver}-{n}")] for n in steps}
+        for solver, steps in {"Euler": [4, 8, 16], "Heun": [2, 4]}.items()
+    }
+    fig = dropdown_slider_figure(frames, "solver", "steps", active=(1, 5),
+                                 layout=log_layout("NFE", "error", x_range=(1, 100)))
+    names = [t.name for t in fig.data]
+    (menu,) = fig.layout.updatemenus
+    assert [b.label for b in menu.buttons] == ["Euler", "Heun"] and menu.active == 1
+    for button, (solver, steps) in zip(menu.buttons, frames.items()):
+        visible, relayout = button.args
+        (slider,) = relayout["sliders"]
+        assert [s["label"] for s in slider["steps"]] == [str(n) for n in steps]
+        start = min(5, len(steps) - 1)  # active slider position clamped per choice
+        assert slider["active"] == start
+        assert [n for n, v in zip(names, visible["visible"]) if v] == [f"{solver}-{list(steps)[start]}"]
+        for step, n in zip(slider["steps"], steps):
+            assert [m for m, v in zip(names, step["args"][0]["visible"]) if v] == [f"{solver}-{n}"]
+    assert fig.layout.sliders[0].steps[0].label == "2"  # the Heun slider is shown first
+    assert [n for n, t in zip(names, fig.data) if t.visible] == ["Heun-4"]
+    assert fig.layout.xaxis.type == "log" and list(fig.layout.xaxis.range) == [0, 2]
+
+
+SCRATCH_PAGE = """\
+---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# Interactive figures
+
+```{code-cell} ipython3
+import numpy as np
+from myst_nb import glue
+from edm_src.plotting import (curve_trace, log_layout, points_layout, points_trace,
+                              show_interactive, slider_figure)
+
+rng = np.random.default_rng(0)
+frames = {s: [points_trace(rng.normal(size=(200, 2)) * s, "samples")] for s in (0.2, 0.5, 1.0)}
+show_interactive(slider_figure(frames, "σ", layout=points_layout()))
+```
+
+```{code-cell} ipython3
+curves = {n: [curve_trace([1, 10, 100], np.array([1.0, 0.1, 0.01]) / n, f"N={n}")] for n in (1, 2, 4)}
+glue("scratch_curves", show_interactive(slider_figure(curves, "N", layout=log_layout("x", "y"))), display=False)
+```
+
+```{glue:figure} scratch_curves
+:name: fig-scratch-curves
+
+A glued interactive figure with a caption.
+```
+"""
+
+
+@pytest.fixture(scope="module")
+def scratch_site(tmp_path_factory) -> Path:
+    """A one-page book built with the book's own _config.yml (strict), holding interactive figures."""
+    book = tmp_path_factory.mktemp("plotly_book")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["sphinx"]["local_extensions"] = {
+        name: str((ROOT / path).resolve()) for name, path in config["sphinx"]["local_extensions"].items()
+    }
+    config["bibtex_bibfiles"] = [str(ROOT / f) for f in config["bibtex_bibfiles"]]
+    (book / "_config.yml").write_text(yaml.safe_dump(config))
+    (book / "_toc.yml").write_text("format: jb-book\nroot: scratch\n")
+    (book / "scratch.md").write_text(SCRATCH_PAGE)
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    run = subprocess.run(
+        [str(jupyter_book), "build", str(book), "--path-output", str(book), "--builder", "html", "-W", "-n",
+         "--keep-going"],
+        capture_output=True, text=True, timeout=600,
+    )
+    log = run.stdout + run.stderr
+    assert run.returncode == 0, log[-4000:]
+    assert "WARNING:" not in log, log[-4000:]  # Sphinx warnings (not the kernel's own log lines)
+    return book / "_build" / "html"
+
+
+@pytest.mark.book  # builds a one-page book (about 10 s)
+def test_built_page_loads_plotly_from_the_site_not_a_cdn(scratch_site):
+    """The page loads _static/plotly.min.js (the installed plotly's own copy) and nothing from a CDN."""
+    html = (scratch_site / "scratch.html").read_text(encoding="utf-8")
+    scripts = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", html)
+    assert any(re.fullmatch(r"_static/plotly\.min\.js(\?v=\w+)?", s) for s in scripts), scripts
+    assert not [s for s in scripts if URL.match(s) or s.startswith("//")], scripts
+    assert "cdn.plot.ly" not in html and "https://cdn" not in html
+    import plotly
+
+    shipped = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    assert (scratch_site / "_static" / "plotly.min.js").read_bytes() == shipped.read_bytes()
+
+
+@pytest.mark.book  # builds a one-page book (about 10 s)
+def test_built_page_shows_the_html_outputs_and_the_glued_figure(scratch_site):
+    """text/html was chosen for both figures (not the JSON), and the glued one sits in a captioned figure."""
+    html = (scratch_site / "scratch.html").read_text(encoding="utf-8")
+    assert html.count("Plotly.newPlot(") == 2
+    assert PLOTLY_MIMETYPE not in html
+    figure = re.search(r'<figure[^>]*id="fig-scratch-curves".*?</figure>', html, re.S)
+    assert figure and "Plotly.newPlot(" in figure.group(0)
+    assert "A glued interactive figure with a caption." in figure.group(0)

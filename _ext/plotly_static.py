@@ -1,0 +1,46 @@
+"""Serve plotly.js from the book's own site: no CDN, works offline.
+
+A local Sphinx extension (registered in _config.yml under
+``sphinx: local_extensions``).  At build time Sphinx copies ``plotly.min.js``
+from the installed ``plotly`` package (``plotly/package_data/plotly.min.js``)
+into the site's ``_static/`` and every page loads it with a plain
+``<script src="_static/plotly.min.js?v=...">`` in its ``<head>``.  The
+interactive figures of ``edm_src.plotting`` (``InteractiveFigure``) then call
+the global ``Plotly`` from their inline scripts.  Nothing from the plotly
+package is committed to the repository: the file always matches the installed,
+pinned plotly, and its checksum in the URL busts browser caches on upgrades.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.errors import ExtensionError
+
+PLOTLY_JS = "plotly.min.js"
+
+
+def plotly_js_path() -> Path:
+    """The plotly.js bundle shipped inside the installed plotly package."""
+    return Path(plotly.__file__).parent / "package_data" / PLOTLY_JS
+
+
+def _add_static_file(app: Sphinx, config: Config) -> None:
+    source = plotly_js_path()
+    if not source.is_file():
+        raise ExtensionError(f"plotly_static: {source} not found; is plotly installed?")
+    # A file entry in html_static_path is copied into _static/ as is.  Assign a
+    # new list: the default value object must not be mutated.
+    if str(source) not in config.html_static_path:
+        config.html_static_path = [*config.html_static_path, str(source)]
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", _add_static_file)
+    # Synchronous (no async/defer): the figures' inline scripts need `Plotly`
+    # defined when they run, and <head> scripts run before the body's.
+    app.add_js_file(PLOTLY_JS)
+    return {"version": plotly.__version__, "parallel_read_safe": True, "parallel_write_safe": True}

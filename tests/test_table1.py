@@ -1,0 +1,87 @@
+"""The rendered Table 1 (`edm_src.table1`) agrees cell by cell with the code that runs."""
+
+import math
+
+import pytest
+import torch
+
+from edm_src import EDMLoss, EDMPrecond, VELoss, VEPrecond, VPLoss, VPPrecond, iDDPMPrecond
+from edm_src.schedules import edm_sigma_steps, get_scaling, get_schedule, iddpm_sigma_steps, iddpm_u
+from edm_src.table1 import ARGUMENT, COLUMNS, EDM, IDDPM, TABLE1, VE, VP, table1_markdown
+
+SIGMAS = [0.002, 0.01, 0.1, 0.5, 1.0, 3.0, 20.0, 80.0]
+TIMES = [1e-3, 0.01, 0.2, 0.5, 1.0]
+PRECONDS = {
+    "VP": lambda: VPPrecond(None), "VE": lambda: VEPrecond(None),
+    "iDDPM + DDIM": lambda: iDDPMPrecond(None), "EDM": lambda: EDMPrecond(None),
+}
+SCHEDULE_NAMES = {"VP": ("vp", "vp"), "VE": ("ve", "none"), "iDDPM + DDIM": ("linear", "none"), "EDM": ("linear", "none")}
+
+
+def test_every_row_has_every_column_and_renders():
+    """Each row has a cell per model family, and the Markdown table has one line per row (+2 header lines)."""
+    for row, cells in TABLE1.items():
+        assert set(cells) == set(COLUMNS), row
+        assert row in ARGUMENT
+    assert len(table1_markdown().splitlines()) == len(TABLE1) + 2
+
+
+@pytest.mark.parametrize("column", COLUMNS)
+def test_schedule_and_scaling_cells_match_schedules(column):
+    """σ(t) and s(t) cells equal schedules.get_schedule / get_scaling with the paper's constants."""
+    sigma_name, scaling_name = SCHEDULE_NAMES[column]
+    sigma, sigma_deriv, _ = get_schedule(sigma_name, beta_d=VP["beta_d"], beta_min=VP["beta_min"])
+    s, _ = get_scaling(scaling_name, sigma, sigma_deriv)
+    for t in TIMES:
+        tt = torch.tensor(t, dtype=torch.float64)
+        assert TABLE1["Schedule σ(t)"][column].value(t) == pytest.approx(sigma(tt).item(), rel=1e-12)
+        assert TABLE1["Scaling s(t)"][column].value(t) == pytest.approx(float(s(tt)), rel=1e-12)
+
+
+@pytest.mark.parametrize("column", COLUMNS)
+def test_preconditioning_cells_match_the_preconditioners(column):
+    """c_skip, c_out, c_in, c_noise cells equal the preconditioner's coefficients at every σ."""
+    net = PRECONDS[column]()
+    for sigma in SIGMAS:
+        got = net.coefficients(torch.tensor(sigma, dtype=torch.float64))
+        for name, value in zip(("c_skip(σ)", "c_out(σ)", "c_in(σ)", "c_noise(σ)"), got):
+            want = TABLE1[name][column].value(sigma)
+            assert value.item() == pytest.approx(want, rel=1e-9, abs=1e-12), (column, name, sigma)
+
+
+@pytest.mark.parametrize("column, loss", [("VP", VPLoss()), ("VE", VELoss()), ("EDM", EDMLoss())])
+def test_loss_weight_cells_match_the_losses(column, loss):
+    """λ(σ) cells equal the losses' weight(σ)."""
+    for sigma in SIGMAS:
+        assert loss.weight(torch.tensor(sigma, dtype=torch.float64)).item() == pytest.approx(
+            TABLE1["Loss weight λ(σ)"][column].value(sigma), rel=1e-12)
+
+
+@pytest.mark.parametrize("column, loss", [("VP", VPLoss()), ("VE", VELoss()), ("EDM", EDMLoss())])
+def test_p_train_cells_are_the_losses_sampling_distributions(column, loss):
+    """The p_train cell's inverse CDF predicts the quantiles of loss.sample_sigma (100,000 draws):
+    each empirical quantile's CDF level is within 0.01 of the nominal one."""
+    g = torch.Generator().manual_seed(0)
+    sigma = loss.sample_sigma((100_000,), generator=g).double().sort().values
+    for u in (0.05, 0.25, 0.5, 0.75, 0.95):
+        q = TABLE1["p_train"][column].value(u)
+        level = (sigma <= q).double().mean().item()
+        assert abs(level - u) < 0.01, (column, u, level)
+
+
+def test_time_step_cells_match_the_discretizations():
+    """VP/VE/EDM t_i cells equal the discretizations (N = 18, in σ via each σ(t)); iDDPM picks u_j, j ≥ j_0 = 8."""
+    N = 18
+    vp_sigma = TABLE1["Schedule σ(t)"]["VP"].value
+    ve_sigma = TABLE1["Schedule σ(t)"]["VE"].value
+    for i in range(N):
+        assert TABLE1["Time steps t_i"]["EDM"].value(i, N) == pytest.approx(edm_sigma_steps(N)[i].item(), rel=1e-12)
+        t_vp = TABLE1["Time steps t_i"]["VP"].value(i, N)
+        assert t_vp == pytest.approx(1 + i / (N - 1) * (VP["epsilon_s"] - 1))
+        t_ve = TABLE1["Time steps t_i"]["VE"].value(i, N)
+        assert ve_sigma(t_ve) == pytest.approx(
+            math.sqrt(VE["sigma_max"] ** 2 * (VE["sigma_min"] / VE["sigma_max"]) ** (2 * i / (N - 1))), rel=1e-12)
+    assert vp_sigma(VP["epsilon_s"]) == pytest.approx(0.0105, abs=5e-5)
+    u = iddpm_u()
+    steps = iddpm_sigma_steps(N, EDM["sigma_min"], 81.0)
+    assert steps[0] == u[IDDPM["j_0"]]
