@@ -69,10 +69,8 @@ import json  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import textwrap  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import plotly.graph_objects as go  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
