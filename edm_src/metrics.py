@@ -34,21 +34,25 @@ def mean_log_likelihood(mixture: GaussianMixture, x: torch.Tensor) -> float:
     return float(mixture.log_prob(x, 0.0).mean())
 
 
-def mode_weights(mixture: GaussianMixture, x: torch.Tensor) -> torch.Tensor:
-    """Share of the samples x [B, ...] assigned to each component, shape [K].
+def assign_components(mixture: GaussianMixture, x: torch.Tensor) -> torch.Tensor:
+    """The component each sample x [B, ...] most likely came from, shape [B] (int64).
 
-    A sample belongs to the component with the highest posterior
-    responsibility under p_data (its most likely origin).  For components with
-    zero width, which have no density, the nearest mean decides.
+    That is the component with the highest posterior responsibility under
+    p_data.  For components with zero width, which have no density, the
+    nearest mean decides.
     """
     x = torch.as_tensor(x, dtype=torch.float64).reshape(len(x), -1)  # [B, D]
     if (mixture.stds > 0).all():
         var = mixture.stds**2  # [K]
         log_terms = mixture.log_weights - 0.5 * torch.cdist(x, mixture.means).square() / var
         log_terms = log_terms - 0.5 * mixture.dim * torch.log(var)  # [B, K]
-        k = log_terms.argmax(dim=1)  # [B]
-    else:
-        k = torch.cdist(x, mixture.means).argmin(dim=1)  # [B]
+        return log_terms.argmax(dim=1)  # [B]
+    return torch.cdist(x, mixture.means).argmin(dim=1)  # [B]
+
+
+def mode_weights(mixture: GaussianMixture, x: torch.Tensor) -> torch.Tensor:
+    """Share of the samples x [B, ...] assigned to each component (`assign_components`), shape [K]."""
+    k = assign_components(mixture, x)  # [B]
     return torch.bincount(k, minlength=len(mixture.weights)).to(torch.float64) / len(x)
 
 

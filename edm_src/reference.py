@@ -101,11 +101,14 @@ def solve_pf_ode(
     return _integrate(net, x, sigma_start, sigma_end, rtol, atol, method, log_sigma=True)
 
 
-def _final_step(
+def final_step(
     net: Net, x_hat: torch.Tensor, sigma_min: float, sigma_max: float, schedule: str, scaling: str,
     epsilon_s: float,
 ) -> torch.Tensor:
     """Algorithm 1's last (Euler) step from t = σ⁻¹(σ_min) to 0, applied to the exact x̂(σ_min).
+
+    `schedule`/`scaling` pick the sampler whose last step this is (VP's β's are
+    fitted to [sigma_min, sigma_max] with `epsilon_s`, as in `ablation_sampler`).
 
     The sampler's state is x = s(t) x̂; the step is x + (0 − t)[(σ̇/σ + ṡ/s) x − (σ̇ s/σ) D(x̂; σ)],
     and s(0) = 1 for every scaling, so the result is in data space.
@@ -153,7 +156,7 @@ def reference_samples(
     sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
     x_max = check_finite("latents", torch.as_tensor(latents)).to(torch.float64) * sigma_max  # [B, ...]
     x_min, _ = solve_pf_ode(net, x_max, sigma_max, sigma_min, **kw)  # [B, ...]
-    return _final_step(net, x_min, sigma_min, sigma_max, schedule, scaling, epsilon_s)
+    return final_step(net, x_min, sigma_min, sigma_max, schedule, scaling, epsilon_s)
 
 
 def rk45_sampler(
