@@ -16,7 +16,7 @@ Everything a chapter of the book needs is importable from the top level:
 * the paper's published numbers: the `published` module.
 """
 
-from . import benchmarks, published, reference, schedules, table1
+from . import benchmarks, convergence, published, reference, schedules, sweeps, table1
 from .benchmarks import ImperfectDenoiser, digits_benchmark, low_dim_mixture, ring_2d
 from .data import TOY_MIXTURES, TOY_SAMPLES, load_digit_labels, load_digits, toy_mixture, toy_samples
 from .denoisers import EmpiricalDenoiser, GaussianMixture
@@ -31,7 +31,7 @@ from .samplers import CountingNet, Trajectory, ablation_sampler, edm_sampler, re
 from .sde import sde_sampler
 
 __all__ = [
-    "benchmarks", "published", "reference", "schedules", "table1",
+    "benchmarks", "convergence", "published", "reference", "schedules", "sweeps", "table1",
     "ImperfectDenoiser", "digits_benchmark", "low_dim_mixture", "ring_2d",
     "frechet_distance", "frechet_distance_gaussians", "frechet_distance_samples", "nearest_neighbor_distance",
     "pca_features", "rms_error", "sliced_wasserstein",

@@ -86,9 +86,10 @@ class ImperfectDenoiser:
     D̃(x; σ) = D(x; σ) + δ(σ)(D(x; σ) − x) + bias · w(σ) c_out(σ) g(x), where
 
     * δ(σ) = delta / (1 + (σ/sigma_delta)²) makes D̃ remove slightly too much
-      noise (delta > 0), most strongly at low σ — the paper's explanation of why
-      L2-trained denoisers drift under Langevin churn, and why S_noise > 1 and
-      the S_tmin window help; sigma_delta = ∞ gives a constant δ;
+      noise (delta > 0), most strongly at low σ — the error the paper suspects
+      in L2-trained denoisers (Sec. 4) and offers as the reason for S_noise > 1
+      and the S_tmin window (Chapter 3.4 measures whether they help against
+      it); sigma_delta = ∞ gives a constant δ;
     * g(x) = tanh(A x + b) is a fixed, smooth, bounded random field (A, b drawn
       from `seed`, A scaled by 1/(σ_data √D) so that data-sized x gives O(1)
       arguments), scaled by c_out(σ) = σ σ_data/√(σ² + σ_data²) because a

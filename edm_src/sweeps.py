@@ -1,0 +1,182 @@
+"""Sweeps of a sampler's settings against a distribution metric (Sec. 4: Fig. 4 and Fig. 5b).
+
+A stochastic sampler (Algorithm 2) has four knobs, S_churn, S_tmin, S_tmax and
+S_noise, and its quality is judged on the whole distribution of its samples.
+This module runs such experiments reproducibly and measures them:
+
+* `seeded_randn_like`: a noise source ε_i ~ N(0, I) for the churn with its own
+  seeded generator, so a run is deterministic;
+* `setting_sweep`: one run per value of one sampler keyword, every run from
+  the same latents and the same noise stream (common random numbers: the
+  differences between settings are not blurred by different random draws);
+* `metric_vs_nfe`: the metric against the number of steps, with the network
+  evaluations counted (the x-axis of Fig. 2 and Fig. 4);
+* `whitened_frechet_distance`: FID's formula in the data's whitened
+  coordinates, where every principal direction of the data counts equally,
+  so the low-variance directions (fine detail) are not drowned by the large ones;
+* `spread_ratio`: the samples' variance along the data's lowest-variance
+  directions relative to the data's: below 1 the samples are too smooth
+  (over-denoised), above 1 they carry leftover noise;
+* `denoiser_error_profile`: how far an imperfect denoiser is from the exact
+  one at each σ, to document the size of an error model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from ._validation import check_finite, check_integer
+from .metrics import _flat, _mean_cov, frechet_distance_gaussians
+from .samplers import CountingNet, Net
+
+Metric = Callable[[torch.Tensor], Any]
+Sampler = Callable[..., torch.Tensor]
+
+
+def seeded_randn_like(seed: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A `randn_like` for the samplers whose draws come from a generator seeded with `seed`.
+
+    Each call returns float64 N(0, I) noise with x's shape on x's device (drawn
+    on the CPU, so the stream does not depend on the device).  Two functions made
+    with the same seed produce the same sequence of draws.
+    """
+    generator = torch.Generator().manual_seed(int(seed))
+
+    def randn_like(x: torch.Tensor) -> torch.Tensor:
+        return torch.randn(x.shape, generator=generator, dtype=torch.float64).to(x.device)
+
+    return randn_like
+
+
+def setting_sweep(
+    sampler: Sampler,
+    net: Net,
+    latents: torch.Tensor,
+    metric: Metric,
+    name: str,
+    values: Sequence[Any],
+    *,
+    seed: int = 0,
+    **kwargs: Any,
+) -> list[Any]:
+    """metric(sampler(net, latents, **kwargs, name=value)) for each value, as a list.
+
+    `metric` may return a float or several numbers at once (e.g. a tuple), so
+    that one run is measured in several ways.
+    Every run starts from the same `latents` and draws its churn noise from a
+    fresh `seeded_randn_like(seed)`, so runs differ only in the swept setting.
+    Example: ``setting_sweep(edm_sampler, net, z, metric, "S_churn", [0, 5, 10], num_steps=32)``.
+    """
+    if name in kwargs or name in ("randn_like", "latents", "net"):
+        raise ValueError(f"name={name!r} must be a sampler keyword that is not also given in kwargs")
+    results = []
+    for value in values:
+        samples = sampler(net, latents, randn_like=seeded_randn_like(seed), **{name: value}, **kwargs)
+        results.append(metric(samples))
+    return results
+
+
+def metric_vs_nfe(
+    sampler: Sampler,
+    net: Net,
+    latents: torch.Tensor,
+    metric: Metric,
+    steps: Sequence[int],
+    *,
+    seed: int = 0,
+    **kwargs: Any,
+) -> tuple[list[int], list[Any]]:
+    """(NFE, metric) of `sampler` for each number of steps N in `steps` (Fig. 2 and Fig. 4's axes).
+
+    The network evaluations are counted with `CountingNet` (one call on the
+    batch is one evaluation): 2N − 1 for Algorithm 2, N for Euler–Maruyama.
+    Runs share `latents` and a fresh `seeded_randn_like(seed)` as in `setting_sweep`.
+    """
+    nfes, results = [], []
+    for num_steps in steps:
+        counting = CountingNet(net)
+        samples = sampler(counting, latents, randn_like=seeded_randn_like(seed),
+                          num_steps=check_integer("steps", num_steps, 2), **kwargs)
+        nfes.append(counting.nfe)
+        results.append(metric(samples))
+    return nfes, results
+
+
+# ------------------------------------------------------------- measures
+def _inverse_sqrt_psd(cov: torch.Tensor, name: str) -> torch.Tensor:
+    """C^{-1/2} of a symmetric positive-definite C [D, D] via eigh."""
+    eigenvalues, vectors = torch.linalg.eigh(0.5 * (cov + cov.T))
+    if not eigenvalues.min() > 0:
+        raise ValueError(f"{name} must be positive definite to whiten, "
+                         f"got smallest eigenvalue {float(eigenvalues.min())}")
+    return (vectors * eigenvalues.rsqrt()) @ vectors.T
+
+
+def whitened_frechet_distance(x: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> float:
+    """Fréchet distance between samples x [B, ...] and N(mean, cov), measured in whitened coordinates.
+
+    Both are mapped by u = C^{-1/2}(x − mean), under which the target is
+    N(0, I); then FID's formula is applied.  In closed form, for samples with
+    mean m and covariance S it is ‖C^{-1/2}(m − mean)‖² + tr(Ŝ + I − 2 Ŝ^½) with
+    Ŝ = C^{-1/2} S C^{-1/2}: a sample variance r times the data's along one
+    principal direction costs (√r − 1)², whatever that direction's share of the
+    total variance.  Invariant under any invertible affine map applied to the
+    samples and the target alike.  `cov` must be positive definite.
+    """
+    mean = check_finite("mean", torch.as_tensor(mean, dtype=torch.float64)).reshape(-1)  # [D]
+    cov = check_finite("cov", torch.as_tensor(cov, dtype=torch.float64))  # [D, D]
+    D = len(mean)
+    if cov.shape != (D, D):
+        raise ValueError(f"cov must have shape [{D}, {D}] to match mean, got {tuple(cov.shape)}")
+    x = _flat("x", x)
+    if x.shape[1] != D:
+        raise ValueError(f"x must have {D} numbers per sample to match mean, got {x.shape[1]}")
+    W = _inverse_sqrt_psd(cov, "cov").to(x.device)  # [D, D], symmetric
+    m, S = _mean_cov((x - mean.to(x.device)) @ W)
+    return frechet_distance_gaussians(m, S, torch.zeros_like(m), torch.eye(D, dtype=torch.float64, device=x.device))
+
+
+def spread_ratio(x: torch.Tensor, cov: torch.Tensor, k: int) -> float:
+    """Samples' mean variance along the data's k lowest-variance principal directions, over the data's.
+
+    The directions are the eigenvectors of `cov` (the data covariance) with
+    the k smallest eigenvalues.  1 means the samples spread like the data
+    there; below 1 they are too smooth (over-denoised), above 1 they carry
+    leftover noise.  For a mixture of narrow components on a low-dimensional
+    surface these are the directions across the surface (the components' own width).
+    """
+    cov = check_finite("cov", torch.as_tensor(cov, dtype=torch.float64))
+    x = _flat("x", x)
+    D = x.shape[1]
+    if cov.shape != (D, D):
+        raise ValueError(f"cov must have shape [{D}, {D}] to match x, got {tuple(cov.shape)}")
+    k = check_integer("k", k, 1)
+    if k > D:
+        raise ValueError(f"k must be at most the dimension {D}, got {k}")
+    eigenvalues, vectors = torch.linalg.eigh(0.5 * (cov + cov.T))  # ascending
+    low = vectors[:, :k].to(x.device)  # [D, k]
+    _, S = _mean_cov(x @ low)  # [k, k]
+    return float(torch.diagonal(S).mean() / eigenvalues[:k].mean())
+
+
+def denoiser_error_profile(
+    net: Net, exact: Net, y: torch.Tensor, sigmas: Sequence[float], seed: int = 0
+) -> torch.Tensor:
+    """RMS per element of net(x; σ) − exact(x; σ) at x = y + σ n, n ~ N(0, I), for each σ: shape [len(sigmas)].
+
+    `y` [B, ...] are clean data; one noise draw (seeded) is reused at every σ.
+    Divide by σ_data for the error relative to the data's scale, or by
+    c_out(σ) for the error of the network's raw output F (Sec. 5).
+    """
+    y = check_finite("y", torch.as_tensor(y)).to(torch.float64)
+    noise = torch.randn(y.shape, generator=torch.Generator().manual_seed(int(seed)), dtype=torch.float64).to(y.device)
+    errors = []
+    for sigma in sigmas:
+        x = y + float(sigma) * noise
+        sigma_t = torch.tensor(float(sigma), dtype=torch.float64, device=y.device)
+        difference = net(x, sigma_t).to(torch.float64) - exact(x, sigma_t).to(torch.float64)
+        errors.append(difference.square().mean().sqrt())
+    return torch.stack(errors)
