@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .reference import final_step, solve_pf_ode
-from .samplers import CountingNet, Net, ablation_sampler, net_clamp_range
+from .samplers import Net, ablation_sampler, net_clamp_range, run_counted
 
 
 def per_sample_error(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
@@ -75,11 +75,10 @@ def nfe_sweep(
     """
     rows = []
     for N in num_steps:
-        counting = CountingNet(net)
-        x = sampler(counting, latents, num_steps=N, **sampler_kwargs)
+        x, nfe = run_counted(sampler, net, latents, num_steps=N, **sampler_kwargs)
         error = per_sample_error(x, reference)  # [B]
         median = error.median().item()
-        rows.append((N, counting.nfe, median, (error > 10 * median).double().mean().item(),
+        rows.append((N, nfe, median, (error > 10 * median).double().mean().item(),
                      metric(x) if metric is not None else math.nan))
     keys = ("num_steps", "nfe", "median_error", "switched", "metric")
     return {key: np.array(values) for key, values in zip(keys, zip(*rows))}

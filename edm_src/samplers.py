@@ -127,6 +127,12 @@ class CountingNet:
         return getattr(self.net, name)
 
 
+def run_counted(sampler: Callable[..., torch.Tensor], net: Net, latents: torch.Tensor, **kwargs) -> tuple[torch.Tensor, int]:
+    """Run `sampler(net, latents, **kwargs)` and return (samples, NFE), the network evaluations counted."""
+    counting = CountingNet(net)
+    return sampler(counting, latents, **kwargs), counting.nfe
+
+
 # ------------------------------------------------------------ Algorithm 2
 def edm_sampler(
     net: Net,

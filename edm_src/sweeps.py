@@ -30,7 +30,7 @@ import torch
 
 from ._validation import check_finite, check_integer
 from .metrics import _flat, _mean_cov, frechet_distance_gaussians
-from .samplers import CountingNet, Net
+from .samplers import Net, run_counted
 
 Metric = Callable[[torch.Tensor], Any]
 Sampler = Callable[..., torch.Tensor]
@@ -97,10 +97,9 @@ def metric_vs_nfe(
     """
     nfes, results = [], []
     for num_steps in steps:
-        counting = CountingNet(net)
-        samples = sampler(counting, latents, randn_like=seeded_randn_like(seed),
-                          num_steps=check_integer("steps", num_steps, 2), **kwargs)
-        nfes.append(counting.nfe)
+        samples, nfe = run_counted(sampler, net, latents, randn_like=seeded_randn_like(seed),
+                                   num_steps=check_integer("steps", num_steps, 2), **kwargs)
+        nfes.append(nfe)
         results.append(metric(samples))
     return nfes, results
 

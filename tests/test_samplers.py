@@ -14,6 +14,7 @@ from edm_src.samplers import (
     record_trajectory,
 )
 from edm_src.schedules import edm_sigma_steps
+from edm_src.sweeps import seeded_randn_like
 
 S_DATA = 0.5  # std of the Gaussian test data N(0, s² I)
 
@@ -36,12 +37,6 @@ def mixture(D=4, seed=0):
 
 def latents(*shape, seed=0):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-
-
-def seeded_randn_like(seed=1):
-    """A randn_like drawing from its own generator, so two samplers can share one random stream."""
-    g = torch.Generator().manual_seed(seed)
-    return lambda x: torch.randn(x.shape, generator=g, dtype=x.dtype, device=x.device)
 
 
 class NeverCalled:
@@ -115,8 +110,8 @@ def test_midpoint_variant_is_second_order():
 def test_edm_sampler_equals_ablation_sampler(churn):
     """Algorithm 2 is Algorithm 1 with σ(t) = t, s(t) = 1, Heun and Eq. 5's steps (with the same churn)."""
     net, z = mixture(), latents(5, 4)
-    a = edm_sampler(net, z, None, seeded_randn_like(), 12, **churn)
-    b = ablation_sampler(net, z, None, seeded_randn_like(), 12, 0.002, 80, 7, "heun", "edm", "linear", "none", **churn)
+    a = edm_sampler(net, z, None, seeded_randn_like(1), 12, **churn)
+    b = ablation_sampler(net, z, None, seeded_randn_like(1), 12, 0.002, 80, 7, "heun", "edm", "linear", "none", **churn)
     torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
