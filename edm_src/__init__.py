@@ -18,12 +18,27 @@ Everything a chapter of the book needs is importable from the top level:
 
 from . import benchmarks, convergence, published, reference, schedules, sweeps, table1
 from .benchmarks import ImperfectDenoiser, digits_benchmark, low_dim_mixture, ring_2d
-from .data import TOY_MIXTURES, TOY_SAMPLES, load_digit_labels, load_digits, toy_mixture, toy_samples
+from .data import (
+    TOY_MIXTURES,
+    TOY_SAMPLES,
+    load_digit_labels,
+    load_digits,
+    toy_mixture,
+    toy_samples,
+)
 from .denoisers import EmpiricalDenoiser, GaussianMixture
 from .losses import EDMLoss, VELoss, VPLoss
 from .metrics import (
-    fidelity_report, frechet_distance, frechet_distance_gaussians, frechet_distance_samples, mean_log_likelihood,
-    mode_weights, nearest_neighbor_distance, pca_features, rms_error, sliced_wasserstein,
+    fidelity_report,
+    frechet_distance,
+    frechet_distance_gaussians,
+    frechet_distance_samples,
+    mean_log_likelihood,
+    mode_weights,
+    nearest_neighbor_distance,
+    pca_features,
+    rms_error,
+    sliced_wasserstein,
 )
 from .preconditioning import EDMPrecond, VEPrecond, VPPrecond, iDDPMPrecond
 from .reference import local_truncation_error, reference_samples, rk45_sampler, solve_pf_ode
@@ -31,16 +46,50 @@ from .samplers import CountingNet, Trajectory, ablation_sampler, edm_sampler, re
 from .sde import sde_sampler
 
 __all__ = [
-    "benchmarks", "convergence", "published", "reference", "schedules", "sweeps", "table1",
-    "ImperfectDenoiser", "digits_benchmark", "low_dim_mixture", "ring_2d",
-    "frechet_distance", "frechet_distance_gaussians", "frechet_distance_samples", "nearest_neighbor_distance",
-    "pca_features", "rms_error", "sliced_wasserstein",
-    "local_truncation_error", "reference_samples", "rk45_sampler", "solve_pf_ode",
-    "TOY_MIXTURES", "TOY_SAMPLES", "load_digit_labels", "load_digits", "toy_mixture", "toy_samples",
-    "EmpiricalDenoiser", "GaussianMixture",
-    "EDMLoss", "VELoss", "VPLoss",
-    "fidelity_report", "mean_log_likelihood", "mode_weights",
-    "EDMPrecond", "VEPrecond", "VPPrecond", "iDDPMPrecond",
-    "CountingNet", "Trajectory", "ablation_sampler", "edm_sampler", "record_trajectory",
+    "benchmarks",
+    "convergence",
+    "published",
+    "reference",
+    "schedules",
+    "sweeps",
+    "table1",
+    "ImperfectDenoiser",
+    "digits_benchmark",
+    "low_dim_mixture",
+    "ring_2d",
+    "frechet_distance",
+    "frechet_distance_gaussians",
+    "frechet_distance_samples",
+    "nearest_neighbor_distance",
+    "pca_features",
+    "rms_error",
+    "sliced_wasserstein",
+    "local_truncation_error",
+    "reference_samples",
+    "rk45_sampler",
+    "solve_pf_ode",
+    "TOY_MIXTURES",
+    "TOY_SAMPLES",
+    "load_digit_labels",
+    "load_digits",
+    "toy_mixture",
+    "toy_samples",
+    "EmpiricalDenoiser",
+    "GaussianMixture",
+    "EDMLoss",
+    "VELoss",
+    "VPLoss",
+    "fidelity_report",
+    "mean_log_likelihood",
+    "mode_weights",
+    "EDMPrecond",
+    "VEPrecond",
+    "VPPrecond",
+    "iDDPMPrecond",
+    "CountingNet",
+    "Trajectory",
+    "ablation_sampler",
+    "edm_sampler",
+    "record_trajectory",
     "sde_sampler",
 ]

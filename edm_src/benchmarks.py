@@ -32,7 +32,11 @@ def ring_2d() -> GaussianMixture:
 
 
 def low_dim_mixture(
-    dim: int = 64, intrinsic_dim: int = 2, num_components: int = 32, std: float = 0.02, seed: int = 0
+    dim: int = 64,
+    intrinsic_dim: int = 2,
+    num_components: int = 32,
+    std: float = 0.02,
+    seed: int = 0,
 ) -> GaussianMixture:
     """A mixture in `dim` dimensions whose component means lie on a curved `intrinsic_dim`-dimensional surface.
 
@@ -59,13 +63,17 @@ def low_dim_mixture(
     if std >= SIGMA_DATA:
         raise ValueError(f"std must be smaller than sigma_data = {SIGMA_DATA}, got {std}")
     g = torch.Generator().manual_seed(int(seed))
-    u = 2 * math.pi * torch.rand(num_components, intrinsic_dim, generator=g, dtype=torch.float64)  # [K, d]
+    u = (
+        2 * math.pi * torch.rand(num_components, intrinsic_dim, generator=g, dtype=torch.float64)
+    )  # [K, d]
     k = torch.arange(1, 4, dtype=torch.float64)  # harmonics, [3]
     ku = u[:, :, None] * k  # [K, d, 3]
     phi = torch.cat([(ku.cos() / k).flatten(1), (ku.sin() / k).flatten(1)], dim=1)  # [K, F], F = 6d
     F = phi.shape[1]
     embedding = torch.randn(dim, F, generator=g, dtype=torch.float64)  # [D, F]
-    embedding = torch.linalg.qr(embedding).Q if F <= dim else embedding / math.sqrt(F)  # orthonormal columns
+    embedding = (
+        torch.linalg.qr(embedding).Q if dim >= F else embedding / math.sqrt(F)
+    )  # orthonormal columns
     means = phi @ embedding.T  # [K, D]
     means = means - means.mean(0)
     # Per-coordinate variance = mean ‖μ_k‖²/D + std² (equal weights, centred); solve for the scale.
@@ -117,10 +125,14 @@ class ImperfectDenoiser:
             if not math.isfinite(float(value)):
                 raise ValueError(f"{name} must be a finite number, got {value!r}")
         if not float(sigma_delta) > 0:  # ∞ allowed: constant δ
-            raise ValueError(f"sigma_delta must be > 0 (inf for a constant delta), got {sigma_delta!r}")
+            raise ValueError(
+                f"sigma_delta must be > 0 (inf for a constant delta), got {sigma_delta!r}"
+            )
         lo, hi = (check_positive("bias_sigma", v) for v in bias_sigma)
         if not lo < hi:
-            raise ValueError(f"bias_sigma must be an interval (lo, hi) with lo < hi, got {bias_sigma!r}")
+            raise ValueError(
+                f"bias_sigma must be an interval (lo, hi) with lo < hi, got {bias_sigma!r}"
+            )
         self.net = net
         self.delta, self.sigma_delta, self.bias = float(delta), float(sigma_delta), float(bias)
         self.bias_sigma, self.seed = (lo, hi), int(seed)
@@ -150,7 +162,9 @@ class ImperfectDenoiser:
         """w(σ) = logistic(4 ln(σ/lo)) · logistic(4 ln(hi/σ)): ≈ 1 inside bias_sigma, ≈ 0 outside."""
         log_sigma = torch.as_tensor(sigma, dtype=torch.float64).clamp(min=1e-300).log()
         lo, hi = self.bias_sigma
-        return torch.sigmoid(4 * (log_sigma - math.log(lo))) * torch.sigmoid(4 * (math.log(hi) - log_sigma))
+        return torch.sigmoid(4 * (log_sigma - math.log(lo))) * torch.sigmoid(
+            4 * (math.log(hi) - log_sigma)
+        )
 
     def field(self, x: torch.Tensor) -> torch.Tensor:
         """g(x) = tanh(A x + b) for x [B, ...] (A [D, D], b [D] fixed by seed and D), float64 [B, ...]."""
@@ -159,13 +173,17 @@ class ImperfectDenoiser:
         key = (D, str(x.device))
         if key not in self._fields:
             g = torch.Generator().manual_seed(self.seed)
-            A = torch.randn(D, D, generator=g, dtype=torch.float64) / (self.sigma_data * math.sqrt(D))
+            A = torch.randn(D, D, generator=g, dtype=torch.float64) / (
+                self.sigma_data * math.sqrt(D)
+            )
             b = torch.randn(D, generator=g, dtype=torch.float64)
             self._fields[key] = (A.to(x.device), b.to(x.device))
         A, b = self._fields[key]
         return torch.tanh(x.reshape(len(x), D).to(torch.float64) @ A.T + b).reshape(x.shape)
 
-    def __call__(self, x: torch.Tensor, sigma: torch.Tensor | float, class_labels=None) -> torch.Tensor:
+    def __call__(
+        self, x: torch.Tensor, sigma: torch.Tensor | float, class_labels=None
+    ) -> torch.Tensor:
         """D̃(x; σ) = D + δ(σ)(D − x) + bias · w(σ) c_out(σ) g(x)."""
         x = torch.as_tensor(x)
         dtype = x.dtype if x.dtype.is_floating_point else torch.float64

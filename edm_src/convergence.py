@@ -78,13 +78,22 @@ def nfe_sweep(
         x, nfe = run_counted(sampler, net, latents, num_steps=N, **sampler_kwargs)
         error = per_sample_error(x, reference)  # [B]
         median = error.median().item()
-        rows.append((N, nfe, median, (error > 10 * median).double().mean().item(),
-                     metric(x) if metric is not None else math.nan))
+        rows.append(
+            (
+                N,
+                nfe,
+                median,
+                (error > 10 * median).double().mean().item(),
+                metric(x) if metric is not None else math.nan,
+            )
+        )
     keys = ("num_steps", "nfe", "median_error", "switched", "metric")
     return {key: np.array(values) for key, values in zip(keys, zip(*rows))}
 
 
-def lowest_nfe_within(nfe: Sequence[float], values: Sequence[float], best: float, tolerance: float = 0.03) -> float:
+def lowest_nfe_within(
+    nfe: Sequence[float], values: Sequence[float], best: float, tolerance: float = 0.03
+) -> float:
     """The paper's Figure 2 marker: the lowest NFE whose value is within `tolerance` of `best`.
 
     `values` are "lower is better" (FID there, a distance here); NaN if none qualifies.

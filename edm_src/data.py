@@ -63,12 +63,18 @@ def toy_mixture(name: str, std: float = 0.05, **kwargs) -> GaussianMixture:
         side = int(kwargs.get("side", 5))
         ticks = torch.linspace(-1, 1, side, dtype=torch.float64)  # [side]
         means = torch.cartesian_prod(ticks, ticks)  # [side², 2]
-        return GaussianMixture(means, torch.full((side * side,), std, dtype=torch.float64), torch.ones(side * side))
+        return GaussianMixture(
+            means, torch.full((side * side,), std, dtype=torch.float64), torch.ones(side * side)
+        )
     if name == "two_blobs":
         means = torch.tensor([[-0.6, -0.3], [0.7, 0.5]], dtype=torch.float64)
-        return GaussianMixture(means, torch.tensor([std, 2 * std], dtype=torch.float64), torch.tensor([0.7, 0.3]))
+        return GaussianMixture(
+            means, torch.tensor([std, 2 * std], dtype=torch.float64), torch.tensor([0.7, 0.3])
+        )
     means = torch.tensor([[-1.0], [0.3], [1.0]], dtype=torch.float64)  # 'line_1d', [3, 1]
-    return GaussianMixture(means, torch.full((3,), std, dtype=torch.float64), torch.tensor([0.4, 0.2, 0.4]))
+    return GaussianMixture(
+        means, torch.full((3,), std, dtype=torch.float64), torch.tensor([0.4, 0.2, 0.4])
+    )
 
 
 TOY_SAMPLES = ("moons", "spiral")

@@ -53,7 +53,9 @@ class GaussianMixture:
             raise ValueError(f"means must have shape [K, D], got shape {tuple(means.shape)}")
         K = means.shape[0]
         if stds.shape != (K,):
-            raise ValueError(f"stds must have shape [K] = [{K}] to match means, got {tuple(stds.shape)}")
+            raise ValueError(
+                f"stds must have shape [K] = [{K}] to match means, got {tuple(stds.shape)}"
+            )
         if weights.shape != (K,):
             raise ValueError(
                 f"weights must have shape [K] = [{K}] to match means, got {tuple(weights.shape)}"
@@ -102,7 +104,9 @@ class GaussianMixture:
         B = x.shape[0]
         sigma = check_sigma_tensor(sigma).to(device=x.device, dtype=torch.float64)
         if sigma.numel() not in (1, B):
-            raise ValueError(f"sigma must be a scalar or have shape [B] = [{B}], got {tuple(sigma.shape)}")
+            raise ValueError(
+                f"sigma must be a scalar or have shape [B] = [{B}], got {tuple(sigma.shape)}"
+            )
         sigma = sigma.reshape(-1, 1).expand(B, 1)  # [B, 1]
         return x.reshape(B, self.dim).to(torch.float64), sigma
 
@@ -160,7 +164,9 @@ class GaussianMixture:
         log_terms, _ = self._posterior(x, sigma)
         return torch.logsumexp(log_terms, dim=1)  # [B]
 
-    def sample(self, n: int, generator: torch.Generator | None = None, sigma: float = 0.0) -> torch.Tensor:
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, sigma: float = 0.0
+    ) -> torch.Tensor:
         """Draw n samples of p(x; σ) (σ = 0: the data distribution), shape [n, D], float64."""
         k = torch.multinomial(self.weights, n, replacement=True, generator=generator)  # [n]
         std = torch.sqrt(self.stds[k] ** 2 + float(sigma) ** 2)[:, None]  # [n, 1]

@@ -56,7 +56,9 @@ def mode_weights(mixture: GaussianMixture, x: torch.Tensor) -> torch.Tensor:
     return torch.bincount(k, minlength=len(mixture.weights)).to(torch.float64) / len(x)
 
 
-def fidelity_report(mixture: GaussianMixture, samples: torch.Tensor, seed: int = 0) -> dict[str, float]:
+def fidelity_report(
+    mixture: GaussianMixture, samples: torch.Tensor, seed: int = 0
+) -> dict[str, float]:
     """Compare samples with the data distribution, and with true samples of the same size.
 
     Returns:
@@ -86,7 +88,9 @@ def rms_error(x: torch.Tensor, y: torch.Tensor) -> float:
     """Root-mean-square difference per element, √(mean (x − y)²), of two batches of the same shape."""
     x, y = torch.as_tensor(x), torch.as_tensor(y)
     if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
     return float((x.to(torch.float64) - y.to(torch.float64)).square().mean().sqrt())
 
 
@@ -116,15 +120,28 @@ def frechet_distance_gaussians(
     (nearly) singular covariances.
     """
     mean1 = torch.as_tensor(mean1, dtype=torch.float64).reshape(-1)  # [D]
-    mean2, cov1, cov2 = (torch.as_tensor(v, dtype=torch.float64).to(mean1.device) for v in (mean2, cov1, cov2))
+    mean2, cov1, cov2 = (
+        torch.as_tensor(v, dtype=torch.float64).to(mean1.device) for v in (mean2, cov1, cov2)
+    )
     mean2 = mean2.reshape(-1)  # [D]
     D = len(mean1)
-    for name, value, shape in [("mean2", mean2, (D,)), ("cov1", cov1, (D, D)), ("cov2", cov2, (D, D))]:
+    for name, value, shape in [
+        ("mean2", mean2, (D,)),
+        ("cov1", cov1, (D, D)),
+        ("cov2", cov2, (D, D)),
+    ]:
         if value.shape != shape:
-            raise ValueError(f"{name} must have shape {list(shape)} to match mean1, got {tuple(value.shape)}")
+            raise ValueError(
+                f"{name} must have shape {list(shape)} to match mean1, got {tuple(value.shape)}"
+            )
     root1 = _sqrtm_psd(cov1)  # [D, D]
     cross = _sqrtm_psd(root1 @ cov2 @ root1)  # [D, D]
-    distance = (mean1 - mean2).square().sum() + torch.trace(cov1) + torch.trace(cov2) - 2 * torch.trace(cross)
+    distance = (
+        (mean1 - mean2).square().sum()
+        + torch.trace(cov1)
+        + torch.trace(cov2)
+        - 2 * torch.trace(cross)
+    )
     return max(float(distance), 0.0)
 
 
@@ -141,12 +158,17 @@ def frechet_distance_samples(x: torch.Tensor, y: torch.Tensor) -> float:
     """Fréchet distance between the Gaussians fitted to two sample sets x [B, ...] and y [B′, ...]."""
     x, y = _flat("x", x), _flat("y", y)
     if x.shape[1] != y.shape[1]:
-        raise ValueError(f"x and y must have the same number of elements per sample, got {x.shape[1]} and {y.shape[1]}")
+        raise ValueError(
+            f"x and y must have the same number of elements per sample, got {x.shape[1]} and {y.shape[1]}"
+        )
     return frechet_distance_gaussians(*_mean_cov(x), *_mean_cov(y))
 
 
 def sliced_wasserstein(
-    x: torch.Tensor, y: torch.Tensor, num_projections: int = 128, generator: torch.Generator | None = None
+    x: torch.Tensor,
+    y: torch.Tensor,
+    num_projections: int = 128,
+    generator: torch.Generator | None = None,
 ) -> float:
     """Sliced 2-Wasserstein distance between two equal-size sample sets x, y [B, ...].
 
@@ -157,10 +179,14 @@ def sliced_wasserstein(
     """
     x, y = _flat("x", x), _flat("y", y)
     if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
     num_projections = check_integer("num_projections", num_projections, 1)
     generator = torch.Generator().manual_seed(0) if generator is None else generator
-    theta = torch.randn(x.shape[1], num_projections, generator=generator, dtype=torch.float64)  # [D, P]
+    theta = torch.randn(
+        x.shape[1], num_projections, generator=generator, dtype=torch.float64
+    )  # [D, P]
     theta = (theta / theta.norm(dim=0)).to(x.device)
     x_proj, y_proj = (x @ theta).sort(dim=0).values, (y @ theta).sort(dim=0).values  # [B, P]
     return float((x_proj - y_proj).square().mean().sqrt())
@@ -179,9 +205,13 @@ def nearest_neighbor_distance(
     """
     x, data = _flat("x", x), _flat("data", data).to(torch.as_tensor(x).device)
     if x.shape[1] != data.shape[1]:
-        raise ValueError(f"x and data must have the same number of elements per sample, got {x.shape[1]} and {data.shape[1]}")
+        raise ValueError(
+            f"x and data must have the same number of elements per sample, got {x.shape[1]} and {data.shape[1]}"
+        )
     batch_size = check_integer("batch_size", batch_size, 1)
-    index = torch.cat([torch.cdist(chunk, data).argmin(dim=1) for chunk in x.split(batch_size)])  # [B]
+    index = torch.cat(
+        [torch.cdist(chunk, data).argmin(dim=1) for chunk in x.split(batch_size)]
+    )  # [B]
     distance = (x - data[index]).square().mean(dim=1).sqrt()  # [B]
     return (distance, index) if return_index else distance
 
@@ -208,5 +238,9 @@ def pca_features(data: torch.Tensor, k: int = 16) -> Callable[[torch.Tensor], to
         """Coordinates of x [B, ...] on the top-k principal axes, [B, k]."""
         return (_flat("x", x).to(mean.device) - mean) @ components
 
-    features.mean, features.components, features.variances = mean, components, eigenvalues.flip(0)[:k]
+    features.mean, features.components, features.variances = (
+        mean,
+        components,
+        eigenvalues.flip(0)[:k],
+    )
     return features

@@ -95,7 +95,9 @@ def image_grid(images: torch.Tensor, nrow: int) -> np.ndarray:
     return canvas
 
 
-def show_images(ax: plt.Axes, images: torch.Tensor, nrow: int | None = None, title: str | None = None) -> None:
+def show_images(
+    ax: plt.Axes, images: torch.Tensor, nrow: int | None = None, title: str | None = None
+) -> None:
     """Show a batch of one-channel images [B, 1, H, W] in [−1, 1] as a grid (grey, clipped)."""
     nrow = nrow or images.shape[0]
     cmap = plt.get_cmap("gray").copy()
@@ -171,7 +173,9 @@ class InteractiveFigure:
 
     _counter = itertools.count()
 
-    def __init__(self, figure: go.Figure, config: Mapping[str, Any] | None = None, height: int = 450):
+    def __init__(
+        self, figure: go.Figure, config: Mapping[str, Any] | None = None, height: int = 450
+    ):
         self.figure = figure
         self.config = PLOTLY_CONFIG | dict(config or {})
         self.height = height  # used only when figure.layout.height is unset
@@ -187,7 +191,9 @@ class InteractiveFigure:
     def to_html(self, div_id: str | None = None) -> str:
         """A ``<div>`` + ``<script>`` that draws the figure with the page's global ``Plotly``."""
         if div_id is None:
-            digest = hashlib.sha1(json.dumps(self.to_json_dict(), sort_keys=True).encode()).hexdigest()
+            digest = hashlib.sha1(
+                json.dumps(self.to_json_dict(), sort_keys=True).encode()
+            ).hexdigest()
             div_id = f"plotly-{digest[:12]}-{next(self._counter)}"
         return pio.to_html(
             self.figure,
@@ -202,7 +208,11 @@ class InteractiveFigure:
         )
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        bundle = {PLOTLY_MIMETYPE: self.to_json_dict(), "text/html": self.to_html(), "text/plain": repr(self)}
+        bundle = {
+            PLOTLY_MIMETYPE: self.to_json_dict(),
+            "text/html": self.to_html(),
+            "text/plain": repr(self),
+        }
         if include:
             bundle = {k: v for k, v in bundle.items() if k in include}
         if exclude:
@@ -210,7 +220,9 @@ class InteractiveFigure:
         return bundle
 
 
-def show_interactive(fig: go.Figure, config: Mapping[str, Any] | None = None, height: int = 450) -> InteractiveFigure:
+def show_interactive(
+    fig: go.Figure, config: Mapping[str, Any] | None = None, height: int = 450
+) -> InteractiveFigure:
     """Wrap a plotly figure for display: make it a cell's last expression, or `glue` it.
 
     ``config`` updates `PLOTLY_CONFIG` (plotly.js config options); ``height``
@@ -241,7 +253,14 @@ def _mask(n: int, shown: Sequence[int]) -> list[bool]:
 
 
 def _slider(label: str, steps: list[dict], active: int) -> dict:
-    return dict(active=active, steps=steps, currentvalue=dict(prefix=f"{label}: "), pad=dict(t=50), len=1.0, x=0)
+    return dict(
+        active=active,
+        steps=steps,
+        currentvalue=dict(prefix=f"{label}: "),
+        pad=dict(t=50),
+        len=1.0,
+        x=0,
+    )
 
 
 def slider_figure(
@@ -318,16 +337,45 @@ def dropdown_slider_figure(
             for value, mask in zip(by_value, masks)
         ]
         sliders.append(_slider(slider_label, steps, start))
-        buttons.append(dict(method="update", label=str(choice), args=[{"visible": masks[start]}, {"sliders": [sliders[-1]]}]))
+        buttons.append(
+            dict(
+                method="update",
+                label=str(choice),
+                args=[{"visible": masks[start]}, {"sliders": [sliders[-1]]}],
+            )
+        )
     first = active[0]
     for i, visible in enumerate(buttons[first]["args"][0]["visible"]):
         fig.data[i].visible = visible
     fig.update_layout(
         sliders=[sliders[first]],
-        updatemenus=[dict(buttons=buttons, active=first, direction="down", showactive=True,
-                          x=0, xanchor="left", y=1.02, yanchor="bottom", pad=dict(l=0, t=0))],
-        annotations=[dict(text=f"{dropdown_label}:", showarrow=False, xref="paper", yref="paper",
-                          x=0, xanchor="right", y=1.02, yanchor="bottom", xshift=-6, yshift=4)],
+        updatemenus=[
+            dict(
+                buttons=buttons,
+                active=first,
+                direction="down",
+                showactive=True,
+                x=0,
+                xanchor="left",
+                y=1.02,
+                yanchor="bottom",
+                pad=dict(l=0, t=0),
+            )
+        ],
+        annotations=[
+            dict(
+                text=f"{dropdown_label}:",
+                showarrow=False,
+                xref="paper",
+                yref="paper",
+                x=0,
+                xanchor="right",
+                y=1.02,
+                yanchor="bottom",
+                xshift=-6,
+                yshift=4,
+            )
+        ],
         margin=dict(t=70),
     )
     if layout:
@@ -341,38 +389,69 @@ def points_trace(x: torch.Tensor | np.ndarray, name: str | None = None, **kwargs
     ``kwargs`` are `go.Scatter` properties and override the defaults.
     """
     x = torch.as_tensor(x).detach().cpu().numpy()
-    style = dict(mode="markers", marker=dict(size=4, opacity=0.6, line=dict(width=0)), showlegend=name is not None)
+    style = dict(
+        mode="markers",
+        marker=dict(size=4, opacity=0.6, line=dict(width=0)),
+        showlegend=name is not None,
+    )
     return go.Scatter(x=x[:, 0], y=x[:, 1], name=name, **(style | kwargs))
 
 
-def curve_trace(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, name: str | None = None,
-                **kwargs) -> go.Scatter:
+def curve_trace(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    name: str | None = None,
+    **kwargs,
+) -> go.Scatter:
     """A curve y(x) as lines with markers at the data points (e.g. an error against the number of steps)."""
     style = dict(mode="lines+markers", marker=dict(size=6), showlegend=name is not None)
-    return go.Scatter(x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float), name=name, **(style | kwargs))
+    return go.Scatter(
+        x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float), name=name, **(style | kwargs)
+    )
 
 
-def points_layout(extent: Extent = (-1.6, 1.6, -1.6, 1.6), size: int = 480, **kwargs) -> dict[str, Any]:
+def points_layout(
+    extent: Extent = (-1.6, 1.6, -1.6, 1.6), size: int = 480, **kwargs
+) -> dict[str, Any]:
     """Layout for 2-D point clouds: fixed axes over extent = (x_min, x_max, y_min, y_max), equal aspect.
 
     The ranges stay fixed as a slider switches frames.  ``kwargs`` are added to
     the layout (e.g. ``title``).
     """
-    return dict(
-        xaxis=dict(range=list(extent[:2]), constrain="domain", zeroline=False),
-        yaxis=dict(range=list(extent[2:]), scaleanchor="x", scaleratio=1, constrain="domain", zeroline=False),
-        legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"),
-        width=size, height=size + 110, margin=dict(l=40, r=20, t=70, b=40),
-    ) | kwargs
+    return (
+        dict(
+            xaxis=dict(range=list(extent[:2]), constrain="domain", zeroline=False),
+            yaxis=dict(
+                range=list(extent[2:]),
+                scaleanchor="x",
+                scaleratio=1,
+                constrain="domain",
+                zeroline=False,
+            ),
+            legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"),
+            width=size,
+            height=size + 110,
+            margin=dict(l=40, r=20, t=70, b=40),
+        )
+        | kwargs
+    )
 
 
-def log_layout(x_title: str, y_title: str, *, log_x: bool = True, log_y: bool = True,
-               x_range: tuple[float, float] | None = None, y_range: tuple[float, float] | None = None,
-               **kwargs) -> dict[str, Any]:
+def log_layout(
+    x_title: str,
+    y_title: str,
+    *,
+    log_x: bool = True,
+    log_y: bool = True,
+    x_range: tuple[float, float] | None = None,
+    y_range: tuple[float, float] | None = None,
+    **kwargs,
+) -> dict[str, Any]:
     """Layout for curves on log axes, titled; ranges in data units (converted to log10 for log axes).
 
     Give the ranges when a slider or dropdown switches curves, so the axes stay put.
     """
+
     def axis(title, log, rng):
         out = dict(title=dict(text=title), type="log" if log else "linear", exponentformat="power")
         if rng is not None:

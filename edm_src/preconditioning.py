@@ -24,7 +24,13 @@ import abc
 import torch
 from torch import nn
 
-from ._validation import check_integer, check_positive, check_sigma_range, check_sigma_tensor, check_unit_interval
+from ._validation import (
+    check_integer,
+    check_positive,
+    check_sigma_range,
+    check_sigma_tensor,
+    check_unit_interval,
+)
 from .schedules import iddpm_alpha_bar, iddpm_u, vp_sigma, vp_sigma_inv
 
 Coefficients = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
@@ -83,7 +89,9 @@ class _Precond(nn.Module, abc.ABC):
         sigma = sigma.reshape(-1).expand(B)  # [B]
         c_skip, c_out, c_in, c_noise = self.coefficients(sigma)  # each [B]
         bcast = (B,) + (1,) * (x.ndim - 1)  # [B, 1, ..., 1]
-        F_x = self.model(c_in.reshape(bcast) * x, c_noise, class_labels=class_labels, **model_kwargs)
+        F_x = self.model(
+            c_in.reshape(bcast) * x, c_noise, class_labels=class_labels, **model_kwargs
+        )
         F_x = F_x[:, : x.shape[1]].to(torch.float32)  # [B, ...], drop extra output channels
         D_x = c_skip.reshape(bcast) * x + c_out.reshape(bcast) * F_x
         return D_x

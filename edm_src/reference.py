@@ -30,8 +30,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 import scipy.integrate
+import torch
 
 from ._validation import check_choice, check_finite, check_positive, check_sampling_range
 from .samplers import SOLVERS, Net, net_clamp_range
@@ -41,7 +41,13 @@ SOLVE_IVP_METHODS = ("DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA")
 
 
 def _integrate(
-    net: Net, x: torch.Tensor, sigma_start: float, sigma_end: float, rtol: float, atol: float, method: str,
+    net: Net,
+    x: torch.Tensor,
+    sigma_start: float,
+    sigma_end: float,
+    rtol: float,
+    atol: float,
+    method: str,
     log_sigma: bool,
 ) -> tuple[torch.Tensor, int]:
     """Integrate the PF-ODE for the whole batch as one flat vector; returns (x_end float64, nfe).
@@ -50,7 +56,10 @@ def _integrate(
     denoiser call on the batch counts as one evaluation.
     """
     check_choice("method", method, SOLVE_IVP_METHODS)
-    sigma_start, sigma_end = check_positive("sigma_start", sigma_start), check_positive("sigma_end", sigma_end)
+    sigma_start, sigma_end = (
+        check_positive("sigma_start", sigma_start),
+        check_positive("sigma_end", sigma_end),
+    )
     rtol, atol = check_positive("rtol", rtol), check_positive("atol", atol)
     x = check_finite("x", torch.as_tensor(x)).to(torch.float64)  # [B, ...]
     if sigma_start == sigma_end:
@@ -63,7 +72,9 @@ def _integrate(
         nfe += 1
         sigma = math.exp(u) if log_sigma else u
         x_u = torch.from_numpy(y).reshape(shape).to(device)  # [B, ...]
-        denoised = net(x_u, torch.tensor(sigma, dtype=torch.float64, device=device)).to(torch.float64)
+        denoised = net(x_u, torch.tensor(sigma, dtype=torch.float64, device=device)).to(
+            torch.float64
+        )
         dx = x_u - denoised if log_sigma else (x_u - denoised) / sigma  # [B, ...]
         return dx.reshape(-1).cpu().numpy()
 
@@ -102,7 +113,12 @@ def solve_pf_ode(
 
 
 def final_step(
-    net: Net, x_hat: torch.Tensor, sigma_min: float, sigma_max: float, schedule: str, scaling: str,
+    net: Net,
+    x_hat: torch.Tensor,
+    sigma_min: float,
+    sigma_max: float,
+    schedule: str,
+    scaling: str,
     epsilon_s: float,
 ) -> torch.Tensor:
     """Algorithm 1's last (Euler) step from t = σ⁻¹(σ_min) to 0, applied to the exact x̂(σ_min).
@@ -119,7 +135,9 @@ def final_step(
     t = sigma_inv(torch.tensor(sigma_min, dtype=torch.float64, device=x_hat.device))
     denoised = net(x_hat, sigma(t)).to(torch.float64)  # [B, ...]
     x = s(t) * x_hat
-    d = (sigma_deriv(t) / sigma(t) + s_deriv(t) / s(t)) * x - sigma_deriv(t) * s(t) / sigma(t) * denoised
+    d = (sigma_deriv(t) / sigma(t) + s_deriv(t) / s(t)) * x - sigma_deriv(t) * s(t) / sigma(
+        t
+    ) * denoised
     return x - t * d
 
 
@@ -154,7 +172,9 @@ def reference_samples(
     check_sampling_range(sigma_min, sigma_max)
     check_positive("sigma_min", sigma_min)
     sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
-    x_max = check_finite("latents", torch.as_tensor(latents)).to(torch.float64) * sigma_max  # [B, ...]
+    x_max = (
+        check_finite("latents", torch.as_tensor(latents)).to(torch.float64) * sigma_max
+    )  # [B, ...]
     x_min, _ = solve_pf_ode(net, x_max, sigma_max, sigma_min, **kw)  # [B, ...]
     return final_step(net, x_min, sigma_min, sigma_max, schedule, scaling, epsilon_s)
 
@@ -181,7 +201,9 @@ def rk45_sampler(
     check_sampling_range(sigma_min, sigma_max)
     check_positive("sigma_min", sigma_min)
     sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
-    x_max = check_finite("latents", torch.as_tensor(latents)).to(torch.float64) * sigma_max  # [B, ...]
+    x_max = (
+        check_finite("latents", torch.as_tensor(latents)).to(torch.float64) * sigma_max
+    )  # [B, ...]
     x_min, nfe = _integrate(net, x_max, sigma_max, sigma_min, rtol, atol, "RK45", log_sigma=False)
     sigma = torch.tensor(sigma_min, dtype=torch.float64, device=x_min.device)
     return net(x_min, sigma).to(torch.float64), nfe + 1
@@ -210,16 +232,24 @@ def local_truncation_error(
     """
     check_choice("solver", solver, SOLVERS)
     sigma_steps = torch.as_tensor(sigma_steps, dtype=torch.float64).reshape(-1)  # [N]
-    if len(sigma_steps) < 2 or not torch.isfinite(sigma_steps).all() or (sigma_steps <= 0).any() \
-            or (sigma_steps.diff() >= 0).any():
-        raise ValueError("sigma_steps must be a finite, strictly decreasing sequence of at least two σ > 0")
+    if (
+        len(sigma_steps) < 2
+        or not torch.isfinite(sigma_steps).all()
+        or (sigma_steps <= 0).any()
+        or (sigma_steps.diff() >= 0).any()
+    ):
+        raise ValueError(
+            "sigma_steps must be a finite, strictly decreasing sequence of at least two σ > 0"
+        )
     latents = check_finite("latents", torch.as_tensor(latents)).to(torch.float64)  # [B, ...]
     sigmas = sigma_steps.tolist()
 
     # Exact states x(σ_i), i = 0 … N − 1, each segment solved to reference_rtol.
     exact = [latents * sigmas[0]]
     for sigma_cur, sigma_next in zip(sigmas[:-1], sigmas[1:]):
-        exact.append(solve_pf_ode(net, exact[-1], sigma_cur, sigma_next, reference_rtol, reference_rtol)[0])
+        exact.append(
+            solve_pf_ode(net, exact[-1], sigma_cur, sigma_next, reference_rtol, reference_rtol)[0]
+        )
     x_cur = torch.cat(exact[:-1])  # [(N − 1)·B, ...], steps stacked along the batch
     B, n = latents.shape[0], len(sigmas) - 1
     sigma_steps = sigma_steps.to(latents.device)

@@ -24,15 +24,21 @@ from typing import Any
 
 import torch
 
-from ._validation import check_choice, check_finite, check_num_steps, check_positive, check_sampling_range
+from ._validation import (
+    check_choice,
+    check_finite,
+    check_num_steps,
+    check_positive,
+    check_sampling_range,
+)
 from .schedules import (
     DISCRETIZATIONS,
     SCALINGS,
     SCHEDULES,
     default_sigma_range,
     edm_sigma_steps,
-    get_schedule,
     get_scaling,
+    get_schedule,
     get_sigma_steps,
     vp_beta_from_sigma_range,
 )
@@ -69,7 +75,13 @@ def net_clamp_range(net: Net, sigma_min: float, sigma_max: float) -> tuple[float
 
 
 def _check_common(
-    latents: torch.Tensor, num_steps: int, rho: float, S_churn: float, S_min: float, S_max: float, S_noise: float
+    latents: torch.Tensor,
+    num_steps: int,
+    rho: float,
+    S_churn: float,
+    S_min: float,
+    S_max: float,
+    S_noise: float,
 ) -> None:
     """Checks shared by both samplers (all before the first network call)."""
     check_num_steps(num_steps)
@@ -78,7 +90,9 @@ def _check_common(
     check_positive("S_noise", S_noise, allow_zero=True)
     check_positive("S_min", S_min, allow_zero=True)
     if not S_max >= S_min:  # also catches NaN
-        raise ValueError(f"S_max must be >= S_min (the churn window [S_min, S_max]), got S_min={S_min!r}, S_max={S_max!r}")
+        raise ValueError(
+            f"S_max must be >= S_min (the churn window [S_min, S_max]), got S_min={S_min!r}, S_max={S_max!r}"
+        )
     check_finite("latents", latents)
 
 
@@ -100,10 +114,20 @@ def step_record(
     x_cur, x_hat, denoised (the D evaluated at x̂) and x_next.
     """
     return dict(
-        i=i, t_cur=t_cur, t_next=t_next, t_hat=t_hat,
-        sigma_cur=sigma(t_cur), sigma_next=sigma(t_next), sigma_hat=sigma(t_hat),
-        s_cur=s(t_cur), s_next=s(t_next), s_hat=s(t_hat),
-        x_cur=x_cur, x_hat=x_hat, denoised=denoised, x_next=x_next,
+        i=i,
+        t_cur=t_cur,
+        t_next=t_next,
+        t_hat=t_hat,
+        sigma_cur=sigma(t_cur),
+        sigma_next=sigma(t_next),
+        sigma_hat=sigma(t_hat),
+        s_cur=s(t_cur),
+        s_next=s(t_next),
+        s_hat=s(t_hat),
+        x_cur=x_cur,
+        x_hat=x_hat,
+        denoised=denoised,
+        x_next=x_next,
     )
 
 
@@ -117,7 +141,9 @@ class CountingNet:
         self.net = net
         self.nfe = 0
 
-    def __call__(self, x: torch.Tensor, sigma: torch.Tensor, class_labels=None, **kwargs) -> torch.Tensor:
+    def __call__(
+        self, x: torch.Tensor, sigma: torch.Tensor, class_labels=None, **kwargs
+    ) -> torch.Tensor:
         self.nfe += 1
         return self.net(x, sigma, class_labels, **kwargs)
 
@@ -127,7 +153,9 @@ class CountingNet:
         return getattr(self.net, name)
 
 
-def run_counted(sampler: Callable[..., torch.Tensor], net: Net, latents: torch.Tensor, **kwargs) -> tuple[torch.Tensor, int]:
+def run_counted(
+    sampler: Callable[..., torch.Tensor], net: Net, latents: torch.Tensor, **kwargs
+) -> tuple[torch.Tensor, int]:
     """Run `sampler(net, latents, **kwargs)` and return (samples, NFE), the network evaluations counted."""
     counting = CountingNet(net)
     return sampler(counting, latents, **kwargs), counting.nfe
@@ -184,7 +212,9 @@ def edm_sampler(
         # Increase noise temporarily: γ_i, t̂_i = t_i + γ_i t_i, x̂_i = x_i + √(t̂_i² − t_i²) ε_i.
         gamma = min(S_churn / num_steps, math.sqrt(2) - 1) if S_min <= t_cur <= S_max else 0
         t_hat = net_round_sigma(net, t_cur + gamma * t_cur)
-        x_hat = x_cur + (t_hat**2 - t_cur**2).clamp(min=0).sqrt() * S_noise * randn_like(x_cur)  # [B, ...]
+        x_hat = x_cur + (t_hat**2 - t_cur**2).clamp(min=0).sqrt() * S_noise * randn_like(
+            x_cur
+        )  # [B, ...]
 
         # Euler step: d_i = (x̂_i − D(x̂_i; t̂_i))/t̂_i, x_{i+1} = x̂_i + (t_{i+1} − t̂_i) d_i.
         denoised = net(x_hat, t_hat, class_labels).to(torch.float64)  # [B, ...]
@@ -266,15 +296,26 @@ def ablation_sampler(
     s, s_deriv = get_scaling(scaling, sigma, sigma_deriv)
 
     # Time steps: σ_i from the discretization, snapped, mapped to t_i = σ⁻¹(σ_i); then t_N = 0.
-    sigma_steps = get_sigma_steps(discretization, num_steps, sigma_min, sigma_max,
-                                  rho=rho, epsilon_s=epsilon_s, C_1=C_1, C_2=C_2, M=M)  # [N]
+    sigma_steps = get_sigma_steps(
+        discretization,
+        num_steps,
+        sigma_min,
+        sigma_max,
+        rho=rho,
+        epsilon_s=epsilon_s,
+        C_1=C_1,
+        C_2=C_2,
+        M=M,
+    )  # [N]
     t_steps = sigma_inv(net_round_sigma(net, sigma_steps.to(latents.device)))  # [N]
     t_steps = torch.cat([t_steps, torch.zeros_like(t_steps[:1])])  # [N + 1]
 
     def d(x: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """dx/dt = (σ̇/σ + ṡ/s) x − (σ̇ s/σ) D(x/s; σ) (Eq. 4 with Eq. 3), and that D."""
         denoised = net(x / s(t), sigma(t), class_labels).to(torch.float64)  # [B, ...]
-        d_x = (sigma_deriv(t) / sigma(t) + s_deriv(t) / s(t)) * x - sigma_deriv(t) * s(t) / sigma(t) * denoised
+        d_x = (sigma_deriv(t) / sigma(t) + s_deriv(t) / s(t)) * x - sigma_deriv(t) * s(t) / sigma(
+            t
+        ) * denoised
         return d_x, denoised
 
     # Sample x_0 ~ N(0, σ(t_0)² s(t_0)² I).
@@ -341,7 +382,9 @@ def record_trajectory(
     user_callback = kwargs.pop("callback", None)
 
     def record(step: dict[str, Any]) -> None:
-        steps.append({k: v.detach().clone() if isinstance(v, torch.Tensor) else v for k, v in step.items()})
+        steps.append(
+            {k: v.detach().clone() if isinstance(v, torch.Tensor) else v for k, v in step.items()}
+        )
         if user_callback is not None:
             user_callback(step)
 

@@ -23,7 +23,12 @@ from collections.abc import Callable
 import torch
 
 from ._validation import (
-    check_choice, check_integer, check_num_steps, check_positive, check_sigma_range, check_unit_interval,
+    check_choice,
+    check_integer,
+    check_num_steps,
+    check_positive,
+    check_sigma_range,
+    check_unit_interval,
 )
 
 Fn = Callable[[torch.Tensor], torch.Tensor]
@@ -45,7 +50,9 @@ def vp_sigma(t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.
     return ((0.5 * beta_d * t**2 + beta_min * t).exp() - 1).sqrt()
 
 
-def vp_sigma_deriv(t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1) -> torch.Tensor:
+def vp_sigma_deriv(
+    t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1
+) -> torch.Tensor:
     """σ̇(t) = ½(β_d t + β_min) exp(½β_d t² + β_min t)/σ(t) = ½(β_d t + β_min)(σ + 1/σ) for VP.
 
     (The second form uses exp(½β_d t² + β_min t) = σ(t)² + 1.)
@@ -55,23 +62,31 @@ def vp_sigma_deriv(t: torch.Tensor | float, beta_d: float = 19.9, beta_min: floa
     return 0.5 * (beta_d * t + beta_min) * (sigma + 1 / sigma)
 
 
-def vp_sigma_inv(sigma: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1) -> torch.Tensor:
+def vp_sigma_inv(
+    sigma: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1
+) -> torch.Tensor:
     """σ⁻¹(σ) = (√(β_min² + 2β_d ln(σ² + 1)) − β_min) / β_d, the positive root of
     ½β_d t² + β_min t = ln(σ² + 1) (Table 1's VP inverse, used by c_noise and p_train)."""
     sigma = _as_tensor(sigma)
     return ((beta_min**2 + 2 * beta_d * (sigma**2 + 1).log()).sqrt() - beta_min) / beta_d
 
 
-def vp_scaling(t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1) -> torch.Tensor:
+def vp_scaling(
+    t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1
+) -> torch.Tensor:
     """VP scaling s(t) = 1/√(1 + σ(t)²) = exp(−½(½β_d t² + β_min t)) (Table 1, Eq. 4)."""
     t = _as_tensor(t)
     return (-0.5 * (0.5 * beta_d * t**2 + beta_min * t)).exp()
 
 
-def vp_scaling_deriv(t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1) -> torch.Tensor:
+def vp_scaling_deriv(
+    t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1
+) -> torch.Tensor:
     """ṡ(t) = −σ(t) σ̇(t) s(t)³, the derivative of s = (1 + σ²)^(−½)."""
     t = _as_tensor(t)
-    return -0.5 * (beta_d * t + beta_min) * vp_scaling(t, beta_d, beta_min)  # = −σσ̇s³ in closed form
+    return (
+        -0.5 * (beta_d * t + beta_min) * vp_scaling(t, beta_d, beta_min)
+    )  # = −σσ̇s³ in closed form
 
 
 def vp_beta_from_sigma_range(
@@ -285,7 +300,9 @@ def edm_sigma_steps(
     frac = _step_fraction(num_steps)
     sigma_min, sigma_max = check_sigma_range(sigma_min, sigma_max)
     rho = check_positive("rho", rho)
-    return (sigma_max ** (1 / rho) + frac * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
+    return (
+        sigma_max ** (1 / rho) + frac * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))
+    ) ** rho
 
 
 def get_sigma_steps(

@@ -57,7 +57,9 @@ def sde_sampler(
     check_sampling_range(sigma_min, sigma_max)
     sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
     t_steps = edm_sigma_steps(num_steps, sigma_min, sigma_max, rho).to(latents.device)  # [N]
-    t_steps = torch.cat([net_round_sigma(net, t_steps), torch.zeros_like(t_steps[:1])])  # t_N = 0, [N + 1]
+    t_steps = torch.cat(
+        [net_round_sigma(net, t_steps), torch.zeros_like(t_steps[:1])]
+    )  # t_N = 0, [N + 1]
 
     x_next = latents.to(torch.float64) * t_steps[0]  # x_0 ~ N(0, t_0² I)
     for i, (t_cur, t_next) in enumerate(zip(t_steps[:-1], t_steps[1:])):

@@ -71,10 +71,14 @@ def setting_sweep(
     Example: ``setting_sweep(edm_sampler, net, z, metric, "S_churn", [0, 5, 10], num_steps=32)``.
     """
     if name in kwargs or name in ("randn_like", "latents", "net"):
-        raise ValueError(f"name={name!r} must be a sampler keyword that is not also given in kwargs")
+        raise ValueError(
+            f"name={name!r} must be a sampler keyword that is not also given in kwargs"
+        )
     results = []
     for value in values:
-        samples = sampler(net, latents, randn_like=seeded_randn_like(seed), **{name: value}, **kwargs)
+        samples = sampler(
+            net, latents, randn_like=seeded_randn_like(seed), **{name: value}, **kwargs
+        )
         results.append(metric(samples))
     return results
 
@@ -97,8 +101,14 @@ def metric_vs_nfe(
     """
     nfes, results = [], []
     for num_steps in steps:
-        samples, nfe = run_counted(sampler, net, latents, randn_like=seeded_randn_like(seed),
-                                   num_steps=check_integer("steps", num_steps, 2), **kwargs)
+        samples, nfe = run_counted(
+            sampler,
+            net,
+            latents,
+            randn_like=seeded_randn_like(seed),
+            num_steps=check_integer("steps", num_steps, 2),
+            **kwargs,
+        )
         nfes.append(nfe)
         results.append(metric(samples))
     return nfes, results
@@ -109,8 +119,10 @@ def _inverse_sqrt_psd(cov: torch.Tensor, name: str) -> torch.Tensor:
     """C^{-1/2} of a symmetric positive-definite C [D, D] via eigh."""
     eigenvalues, vectors = torch.linalg.eigh(0.5 * (cov + cov.T))
     if not eigenvalues.min() > 0:
-        raise ValueError(f"{name} must be positive definite to whiten, "
-                         f"got smallest eigenvalue {float(eigenvalues.min())}")
+        raise ValueError(
+            f"{name} must be positive definite to whiten, "
+            f"got smallest eigenvalue {float(eigenvalues.min())}"
+        )
     return (vectors * eigenvalues.rsqrt()) @ vectors.T
 
 
@@ -135,7 +147,9 @@ def whitened_frechet_distance(x: torch.Tensor, mean: torch.Tensor, cov: torch.Te
         raise ValueError(f"x must have {D} numbers per sample to match mean, got {x.shape[1]}")
     W = _inverse_sqrt_psd(cov, "cov").to(x.device)  # [D, D], symmetric
     m, S = _mean_cov((x - mean.to(x.device)) @ W)
-    return frechet_distance_gaussians(m, S, torch.zeros_like(m), torch.eye(D, dtype=torch.float64, device=x.device))
+    return frechet_distance_gaussians(
+        m, S, torch.zeros_like(m), torch.eye(D, dtype=torch.float64, device=x.device)
+    )
 
 
 def spread_ratio(x: torch.Tensor, cov: torch.Tensor, k: int) -> float:
@@ -171,7 +185,9 @@ def denoiser_error_profile(
     c_out(σ) for the error of the network's raw output F (Sec. 5).
     """
     y = check_finite("y", torch.as_tensor(y)).to(torch.float64)
-    noise = torch.randn(y.shape, generator=torch.Generator().manual_seed(int(seed)), dtype=torch.float64).to(y.device)
+    noise = torch.randn(
+        y.shape, generator=torch.Generator().manual_seed(int(seed)), dtype=torch.float64
+    ).to(y.device)
     errors = []
     for sigma in sigmas:
         x = y + float(sigma) * noise

@@ -85,13 +85,22 @@ TABLE1: dict[str, dict[str, Cell]] = {
         "EDM": Cell("2nd-order Heun"),
     },
     "Time steps t_i": {
-        "VP": Cell(r"$1 + \frac{i}{N-1}(\epsilon_s - 1)$",
-                   lambda i, N: 1 + i / (N - 1) * (VP["epsilon_s"] - 1)),
-        "VE": Cell(r"$\sigma_\max^2 \big(\sigma_\min^2 / \sigma_\max^2\big)^{\frac{i}{N-1}}$",
-                   lambda i, N: VE["sigma_max"] ** 2 * (VE["sigma_min"] ** 2 / VE["sigma_max"] ** 2) ** (i / (N - 1))),
+        "VP": Cell(
+            r"$1 + \frac{i}{N-1}(\epsilon_s - 1)$",
+            lambda i, N: 1 + i / (N - 1) * (VP["epsilon_s"] - 1),
+        ),
+        "VE": Cell(
+            r"$\sigma_\max^2 \big(\sigma_\min^2 / \sigma_\max^2\big)^{\frac{i}{N-1}}$",
+            lambda i, N: (
+                VE["sigma_max"] ** 2
+                * (VE["sigma_min"] ** 2 / VE["sigma_max"] ** 2) ** (i / (N - 1))
+            ),
+        ),
         "iDDPM + DDIM": Cell(r"$u_{\lfloor j_0 + \frac{M-1-j_0}{N-1} i + \frac12 \rfloor}$"),
-        "EDM": Cell(r"$\big(\sigma_\max^{1/\rho} + \frac{i}{N-1}(\sigma_\min^{1/\rho} - \sigma_\max^{1/\rho})\big)^\rho$",
-                    _edm_step),
+        "EDM": Cell(
+            r"$\big(\sigma_\max^{1/\rho} + \frac{i}{N-1}(\sigma_\min^{1/\rho} - \sigma_\max^{1/\rho})\big)^\rho$",
+            _edm_step,
+        ),
     },
     "Schedule σ(t)": {
         "VP": Cell(r"$\sqrt{e^{\frac12 \beta_d t^2 + \beta_\min t} - 1}$", _vp_sigma),
@@ -100,8 +109,10 @@ TABLE1: dict[str, dict[str, Cell]] = {
         "EDM": Cell(r"$t$", lambda t: t),
     },
     "Scaling s(t)": {
-        "VP": Cell(r"$1 / \sqrt{e^{\frac12 \beta_d t^2 + \beta_\min t}}$",
-                   lambda t: 1 / math.sqrt(math.exp(0.5 * VP["beta_d"] * t**2 + VP["beta_min"] * t))),
+        "VP": Cell(
+            r"$1 / \sqrt{e^{\frac12 \beta_d t^2 + \beta_\min t}}$",
+            lambda t: 1 / math.sqrt(math.exp(0.5 * VP["beta_d"] * t**2 + VP["beta_min"] * t)),
+        ),
         "VE": Cell(r"$1$", lambda t: 1.0),
         "iDDPM + DDIM": Cell(r"$1$", lambda t: 1.0),
         "EDM": Cell(r"$1$", lambda t: 1.0),
@@ -110,43 +121,59 @@ TABLE1: dict[str, dict[str, Cell]] = {
         "VP": Cell(r"$1$", lambda s: 1.0),
         "VE": Cell(r"$1$", lambda s: 1.0),
         "iDDPM + DDIM": Cell(r"$1$", lambda s: 1.0),
-        "EDM": Cell(r"$\sigma_\text{data}^2 / (\sigma^2 + \sigma_\text{data}^2)$", lambda s: sd**2 / (s**2 + sd**2)),
+        "EDM": Cell(
+            r"$\sigma_\text{data}^2 / (\sigma^2 + \sigma_\text{data}^2)$",
+            lambda s: sd**2 / (s**2 + sd**2),
+        ),
     },
     "c_out(σ)": {
         "VP": Cell(r"$-\sigma$", lambda s: -s),
         "VE": Cell(r"$\sigma$", lambda s: s),
         "iDDPM + DDIM": Cell(r"$-\sigma$", lambda s: -s),
-        "EDM": Cell(r"$\sigma \cdot \sigma_\text{data} / \sqrt{\sigma^2 + \sigma_\text{data}^2}$",
-                    lambda s: s * sd / math.sqrt(s**2 + sd**2)),
+        "EDM": Cell(
+            r"$\sigma \cdot \sigma_\text{data} / \sqrt{\sigma^2 + \sigma_\text{data}^2}$",
+            lambda s: s * sd / math.sqrt(s**2 + sd**2),
+        ),
     },
     "c_in(σ)": {
         "VP": Cell(r"$1 / \sqrt{\sigma^2 + 1}$", lambda s: 1 / math.sqrt(s**2 + 1)),
         "VE": Cell(r"$1$", lambda s: 1.0),
         "iDDPM + DDIM": Cell(r"$1 / \sqrt{\sigma^2 + 1}$", lambda s: 1 / math.sqrt(s**2 + 1)),
-        "EDM": Cell(r"$1 / \sqrt{\sigma^2 + \sigma_\text{data}^2}$", lambda s: 1 / math.sqrt(s**2 + sd**2)),
+        "EDM": Cell(
+            r"$1 / \sqrt{\sigma^2 + \sigma_\text{data}^2}$", lambda s: 1 / math.sqrt(s**2 + sd**2)
+        ),
     },
     "c_noise(σ)": {
         "VP": Cell(r"$(M - 1)\, \sigma^{-1}(\sigma)$", lambda s: (VP["M"] - 1) * _vp_sigma_inv(s)),
         "VE": Cell(r"$\ln(\frac12 \sigma)$", lambda s: math.log(0.5 * s)),
-        "iDDPM + DDIM": Cell(r"$M - 1 - \arg\min_j |u_j - \sigma|$",
-                             lambda s: IDDPM["M"] - 1 - _iddpm_noise_index(s)),
+        "iDDPM + DDIM": Cell(
+            r"$M - 1 - \arg\min_j |u_j - \sigma|$", lambda s: IDDPM["M"] - 1 - _iddpm_noise_index(s)
+        ),
         "EDM": Cell(r"$\frac14 \ln(\sigma)$", lambda s: 0.25 * math.log(s)),
     },
     "p_train": {
-        "VP": Cell(r"$\sigma^{-1}(\sigma) \sim \mathcal{U}(\epsilon_t, 1)$",
-                   lambda u: _vp_sigma(VP["epsilon_t"] + u * (1 - VP["epsilon_t"]))),
-        "VE": Cell(r"$\ln(\sigma) \sim \mathcal{U}(\ln \sigma_\min, \ln \sigma_\max)$",
-                   lambda u: VE["sigma_min"] * (VE["sigma_max"] / VE["sigma_min"]) ** u),
+        "VP": Cell(
+            r"$\sigma^{-1}(\sigma) \sim \mathcal{U}(\epsilon_t, 1)$",
+            lambda u: _vp_sigma(VP["epsilon_t"] + u * (1 - VP["epsilon_t"])),
+        ),
+        "VE": Cell(
+            r"$\ln(\sigma) \sim \mathcal{U}(\ln \sigma_\min, \ln \sigma_\max)$",
+            lambda u: VE["sigma_min"] * (VE["sigma_max"] / VE["sigma_min"]) ** u,
+        ),
         "iDDPM + DDIM": Cell(r"$\sigma = u_j,\ j \sim \mathcal{U}\{0, \dots, M-1\}$"),
-        "EDM": Cell(r"$\ln(\sigma) \sim \mathcal{N}(P_\text{mean}, P_\text{std}^2)$",
-                    lambda u: math.exp(EDM["P_mean"] + EDM["P_std"] * _normal_quantile(u))),
+        "EDM": Cell(
+            r"$\ln(\sigma) \sim \mathcal{N}(P_\text{mean}, P_\text{std}^2)$",
+            lambda u: math.exp(EDM["P_mean"] + EDM["P_std"] * _normal_quantile(u)),
+        ),
     },
     "Loss weight λ(σ)": {
         "VP": Cell(r"$1/\sigma^2$", lambda s: 1 / s**2),
         "VE": Cell(r"$1/\sigma^2$", lambda s: 1 / s**2),
         "iDDPM + DDIM": Cell(r"$1/\sigma^2$", lambda s: 1 / s**2),
-        "EDM": Cell(r"$(\sigma^2 + \sigma_\text{data}^2) / (\sigma \cdot \sigma_\text{data})^2$",
-                    lambda s: (s**2 + sd**2) / (s * sd) ** 2),
+        "EDM": Cell(
+            r"$(\sigma^2 + \sigma_\text{data}^2) / (\sigma \cdot \sigma_\text{data})^2$",
+            lambda s: (s**2 + sd**2) / (s * sd) ** 2,
+        ),
     },
 }
 

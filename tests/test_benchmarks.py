@@ -38,7 +38,9 @@ def test_low_dim_mixture_shape_scale_and_determinism():
     torch.testing.assert_close(gm.mean, torch.zeros(64, dtype=torch.float64), rtol=0, atol=1e-12)
     torch.testing.assert_close(low_dim_mixture().means, gm.means, rtol=0, atol=0)
     assert not torch.allclose(low_dim_mixture(seed=1).means, gm.means)
-    assert low_dim_mixture(dim=8, intrinsic_dim=3, num_components=5, std=0.1).sigma_data == pytest.approx(0.5)
+    assert low_dim_mixture(
+        dim=8, intrinsic_dim=3, num_components=5, std=0.1
+    ).sigma_data == pytest.approx(0.5)
 
 
 def test_low_dim_mixture_lies_on_a_curved_low_dimensional_surface():
@@ -54,7 +56,9 @@ def test_digits_benchmark():
     data, net = digits_benchmark()
     assert data.shape == (1797, 1, 8, 8) and data.dtype == torch.float64
     assert isinstance(net, EmpiricalDenoiser) and net.means.shape == (1797, 64)
-    torch.testing.assert_close(net(data[:5] + 1e-3, 1e-3), data[:5])  # at tiny σ: the nearest training image
+    torch.testing.assert_close(
+        net(data[:5] + 1e-3, 1e-3), data[:5]
+    )  # at tiny σ: the nearest training image
 
 
 # ------------------------------------------------------ ImperfectDenoiser
@@ -90,10 +94,12 @@ def test_over_denoising_shrinks_ode_samples_as_predicted():
     torch.testing.assert_close(x_min, z * sigma_max * ratio ** ((1 + delta) / 2), rtol=1e-7, atol=0)
     # After the last Euler step (onto D̃), per unit latent variance the samples have variance:
     last = (1 + delta) * S**2 / (S**2 + sigma_min**2) - delta
-    variance = (sigma_max**2 * ratio ** (1 + delta) * last**2)
+    variance = sigma_max**2 * ratio ** (1 + delta) * last**2
     out = reference_samples(net, z, sigma_min, sigma_max)
     torch.testing.assert_close(out, z * math.sqrt(variance), rtol=1e-7, atol=0)
-    assert variance / S**2 == pytest.approx((S**2 / sigma_max**2) ** delta, rel=0.01)  # ≈ 0.60: 40% too little
+    assert variance / S**2 == pytest.approx(
+        (S**2 / sigma_max**2) ** delta, rel=0.01
+    )  # ≈ 0.60: 40% too little
 
 
 def test_sigma_dependent_delta_follows_its_closed_form():
@@ -124,15 +130,22 @@ def test_bias_is_smooth_bounded_windowed_and_deterministic():
             assert error.abs().max() > 0.05 * c_out
         else:
             assert error.abs().max() < 1e-3 * c_out
-    torch.testing.assert_close(net.bias_window(torch.tensor([0.2, 5.0])), torch.tensor([0.5, 0.5], dtype=torch.float64),
-                               rtol=1e-3, atol=0)
+    torch.testing.assert_close(
+        net.bias_window(torch.tensor([0.2, 5.0])),
+        torch.tensor([0.5, 0.5], dtype=torch.float64),
+        rtol=1e-3,
+        atol=0,
+    )
     again = ImperfectDenoiser(gm, delta=0.0, bias=0.1, seed=3)
     torch.testing.assert_close(again(x, 1.0), net(x, 1.0), rtol=0, atol=0)
-    assert not torch.allclose(ImperfectDenoiser(gm, delta=0.0, bias=0.1, seed=4)(x, 1.0), net(x, 1.0))
+    assert not torch.allclose(
+        ImperfectDenoiser(gm, delta=0.0, bias=0.1, seed=4)(x, 1.0), net(x, 1.0)
+    )
 
 
 def test_imperfect_denoiser_passes_the_net_protocol_through():
     """sigma_min, sigma_max and round_sigma are the wrapped net's (identity rounding when it has none)."""
+
     class GridNet:
         sigma_min, sigma_max = 0.01, 20.0
 
@@ -146,7 +159,9 @@ def test_imperfect_denoiser_passes_the_net_protocol_through():
     assert (net.sigma_min, net.sigma_max) == (0.01, 20.0)
     assert net.round_sigma(torch.tensor(0.3)).item() == 0.25
     plain = ImperfectDenoiser(gaussian())
-    assert (plain.sigma_min, plain.sigma_max) == (0.0, math.inf) and plain.round_sigma(0.3).item() == 0.3
+    assert (plain.sigma_min, plain.sigma_max) == (0.0, math.inf) and plain.round_sigma(
+        0.3
+    ).item() == 0.3
 
 
 @pytest.mark.parametrize(
@@ -168,8 +183,12 @@ def test_imperfect_denoiser_bad_inputs(kwargs, name):
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [(dict(std=0.5), "std"), (dict(dim=0), "dim"), (dict(num_components=1), "num_components"),
-     (dict(intrinsic_dim=0), "intrinsic_dim")],
+    [
+        (dict(std=0.5), "std"),
+        (dict(dim=0), "dim"),
+        (dict(num_components=1), "num_components"),
+        (dict(intrinsic_dim=0), "intrinsic_dim"),
+    ],
 )
 def test_low_dim_mixture_bad_inputs(kwargs, name):
     """Invalid construction settings raise ValueError naming the argument."""

@@ -8,7 +8,15 @@ import math
 import pytest
 import torch
 
-from edm_src import TOY_MIXTURES, TOY_SAMPLES, load_digit_labels, load_digits, published, toy_mixture, toy_samples
+from edm_src import (
+    TOY_MIXTURES,
+    TOY_SAMPLES,
+    load_digit_labels,
+    load_digits,
+    published,
+    toy_mixture,
+    toy_samples,
+)
 
 
 def test_digits_shape_range_and_labels():

@@ -44,7 +44,9 @@ def test_log_prob_matches_direct_formula_and_integrates_to_one():
     x, sigma = torch.randn(5, 2, dtype=torch.float64), 0.4
     var = gm.stds**2 + sigma**2
     direct = sum(
-        gm.weights[k] * torch.exp(-((x - gm.means[k]) ** 2).sum(1) / (2 * var[k])) / (2 * math.pi * var[k])
+        gm.weights[k]
+        * torch.exp(-((x - gm.means[k]) ** 2).sum(1) / (2 * var[k]))
+        / (2 * math.pi * var[k])
         for k in range(3)
     )
     torch.testing.assert_close(gm.log_prob(x, sigma), direct.log(), rtol=1e-12, atol=1e-12)
@@ -68,7 +70,9 @@ def test_stable_over_sigma_range_and_far_from_data():
     mu_nearest = torch.tensor([[1.0, 0.0], [0.0, -1.0]], dtype=torch.float64)
     for sigma in (1e-4, 0.1, 1.0):
         shrink = 0.05**2 / (0.05**2 + sigma**2)
-        torch.testing.assert_close(gm(x[:2], sigma), mu_nearest + shrink * (x[:2] - mu_nearest), atol=1e-9, rtol=1e-9)
+        torch.testing.assert_close(
+            gm(x[:2], sigma), mu_nearest + shrink * (x[:2] - mu_nearest), atol=1e-9, rtol=1e-9
+        )
     torch.testing.assert_close(gm(x[2:], 1e4), gm.mean[None], atol=1e-6, rtol=0)
 
 
@@ -81,7 +85,9 @@ def test_sample_moments_match_exact_mean_and_covariance():
     torch.testing.assert_close(y.mean(0), gm.mean, atol=0.02, rtol=0)
     torch.testing.assert_close(torch.cov(y.T), gm.covariance, atol=0.03, rtol=0)
     x = gm.sample(200_000, generator=g, sigma=2.0)
-    torch.testing.assert_close(torch.cov(x.T), gm.covariance + 4 * torch.eye(2, dtype=torch.float64), atol=0.1, rtol=0)
+    torch.testing.assert_close(
+        torch.cov(x.T), gm.covariance + 4 * torch.eye(2, dtype=torch.float64), atol=0.1, rtol=0
+    )
 
 
 def test_denoiser_is_posterior_mean_by_monte_carlo():
@@ -123,7 +129,9 @@ def test_empirical_denoiser_matches_eq57_directly():
     data = torch.randn(20, 5, dtype=torch.float64)
     x, sigma = torch.randn(3, 5, dtype=torch.float64), 0.8
     w = torch.exp(-((x[:, None] - data[None]) ** 2).sum(-1) / (2 * sigma**2))  # [3, 20]
-    torch.testing.assert_close(EmpiricalDenoiser(data)(x, sigma), (w @ data) / w.sum(1, keepdim=True))
+    torch.testing.assert_close(
+        EmpiricalDenoiser(data)(x, sigma), (w @ data) / w.sum(1, keepdim=True)
+    )
 
 
 def test_zero_noise_returns_input():

@@ -45,16 +45,24 @@ def test_mode_weights_detect_a_missing_mode():
 def test_mean_log_likelihood_of_a_gaussian_is_minus_entropy():
     """For N(0, s² I) in D dims, E[log p] = −D/2 · log(2πe s²); samples estimate it."""
     gm = toy_mixture("line_1d", std=0.1)
-    single = type(gm)(torch.zeros(1, 2, dtype=torch.float64), torch.tensor([0.3], dtype=torch.float64), torch.ones(1))
+    single = type(gm)(
+        torch.zeros(1, 2, dtype=torch.float64),
+        torch.tensor([0.3], dtype=torch.float64),
+        torch.ones(1),
+    )
     x = single.sample(100_000, generator=torch.Generator().manual_seed(1))
-    assert mean_log_likelihood(single, x) == pytest.approx(-math.log(2 * math.pi * math.e * 0.09), abs=0.02)
+    assert mean_log_likelihood(single, x) == pytest.approx(
+        -math.log(2 * math.pi * math.e * 0.09), abs=0.02
+    )
 
 
 def test_fidelity_report_separates_good_and_bad_samples():
     """Exact samples score like the reference; blurred samples score lower and miss weights."""
     gm = toy_mixture("two_blobs", std=0.05)
     good = fidelity_report(gm, gm.sample(4000, generator=torch.Generator().manual_seed(5)))
-    bad = fidelity_report(gm, gm.sample(4000, sigma=0.3, generator=torch.Generator().manual_seed(5)))
+    bad = fidelity_report(
+        gm, gm.sample(4000, sigma=0.3, generator=torch.Generator().manual_seed(5))
+    )
     assert abs(good["loglik_samples"] - good["loglik_data"]) < 0.1
     assert bad["loglik_samples"] < good["loglik_samples"] - 1
     assert good["max_weight_error"] < 0.03
@@ -81,7 +89,12 @@ def test_frechet_distance_of_isotropic_gaussians():
 
 def test_frechet_distance_general_covariances_is_symmetric_and_matches_scipy():
     """For non-commuting C₁, C₂: tr (C₁^½ C₂ C₁^½)^½ = tr (C₁C₂)^½ (scipy's sqrtm), and the distance is symmetric."""
-    m1, m2, C1, C2 = randn(6, seed=1), randn(6, seed=2), random_covariance(6, 3), random_covariance(6, 4)
+    m1, m2, C1, C2 = (
+        randn(6, seed=1),
+        randn(6, seed=2),
+        random_covariance(6, 3),
+        random_covariance(6, 4),
+    )
     cross = scipy.linalg.sqrtm((C1 @ C2).numpy()).real.trace()
     want = (m1 - m2).square().sum().item() + C1.trace().item() + C2.trace().item() - 2 * cross
     assert frechet_distance_gaussians(m1, C1, m2, C2) == pytest.approx(want, rel=1e-10)
@@ -107,7 +120,9 @@ def test_frechet_distance_samples_is_zero_on_itself_and_symmetric():
     assert frechet_distance_samples(x, x) == pytest.approx(0, abs=1e-10)
     assert frechet_distance_samples(x, y) == pytest.approx(frechet_distance_samples(y, x), rel=1e-9)
     assert frechet_distance_samples(x, y + m) - frechet_distance_samples(x, y) == pytest.approx(
-        (m - x.mean(0) + y.mean(0)).square().sum().item() - (y.mean(0) - x.mean(0)).square().sum().item(), rel=1e-8
+        (m - x.mean(0) + y.mean(0)).square().sum().item()
+        - (y.mean(0) - x.mean(0)).square().sum().item(),
+        rel=1e-8,
     )
 
 
@@ -138,8 +153,12 @@ def test_nearest_neighbor_distance():
     data = randn(300, 1, 4, 4)
     d, index = nearest_neighbor_distance(data[:50], data, batch_size=16, return_index=True)
     assert (d == 0).all() and (index == torch.arange(50)).all()
-    torch.testing.assert_close(nearest_neighbor_distance(data[:50] + 1e-3, data),
-                               torch.full((50,), 1e-3, dtype=torch.float64), rtol=1e-9, atol=0)
+    torch.testing.assert_close(
+        nearest_neighbor_distance(data[:50] + 1e-3, data),
+        torch.full((50,), 1e-3, dtype=torch.float64),
+        rtol=1e-9,
+        atol=0,
+    )
 
 
 def test_pca_features_of_digits():
@@ -158,17 +177,30 @@ def test_pca_features_of_digits():
     assert frechet_distance_samples(features(data), f) == pytest.approx(0, abs=1e-10)
     # Noise N(0, σ² I) adds σ² to every feature's variance: FD ≈ Σ_i (√(λ_i + σ²) − √λ_i)².
     noisy = frechet_distance_samples(features(data + 0.3 * randn(*data.shape)), f)
-    assert noisy == pytest.approx(((eigenvalues + 0.09).sqrt() - eigenvalues.sqrt()).square().sum().item(), rel=0.2)
+    assert noisy == pytest.approx(
+        ((eigenvalues + 0.09).sqrt() - eigenvalues.sqrt()).square().sum().item(), rel=0.2
+    )
 
 
 @pytest.mark.parametrize(
     "call, name",
     [
-        (lambda: frechet_distance_gaussians(torch.zeros(2), torch.eye(2), torch.zeros(2), torch.eye(3)), "cov2"),
+        (
+            lambda: frechet_distance_gaussians(
+                torch.zeros(2), torch.eye(2), torch.zeros(2), torch.eye(3)
+            ),
+            "cov2",
+        ),
         (lambda: frechet_distance(torch.zeros(1, 2), torch.zeros(2), torch.eye(2)), "two samples"),
-        (lambda: frechet_distance_samples(torch.zeros(3, 2), torch.zeros(3, 4)), "elements per sample"),
+        (
+            lambda: frechet_distance_samples(torch.zeros(3, 2), torch.zeros(3, 4)),
+            "elements per sample",
+        ),
         (lambda: sliced_wasserstein(torch.zeros(3, 2), torch.zeros(4, 2)), "same shape"),
-        (lambda: sliced_wasserstein(torch.zeros(3, 2), torch.zeros(3, 2), num_projections=0), "num_projections"),
+        (
+            lambda: sliced_wasserstein(torch.zeros(3, 2), torch.zeros(3, 2), num_projections=0),
+            "num_projections",
+        ),
         (lambda: nearest_neighbor_distance(torch.full((2, 2), math.nan), torch.zeros(3, 2)), "x"),
         (lambda: pca_features(torch.zeros(5, 3), k=4), "k"),
     ],

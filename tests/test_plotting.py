@@ -10,7 +10,11 @@ import torch  # noqa: E402
 
 from edm_src import toy_mixture  # noqa: E402
 from edm_src.plotting import (  # noqa: E402
-    grid_points, image_grid, plot_density_1d_over_sigma, plot_density_2d, plot_score_field,
+    grid_points,
+    image_grid,
+    plot_density_1d_over_sigma,
+    plot_density_2d,
+    plot_score_field,
 )
 
 
@@ -75,8 +79,15 @@ import pytest  # noqa: E402
 import yaml  # noqa: E402
 
 from edm_src.plotting import (  # noqa: E402
-    COLORS, PLOTLY_MIMETYPE, curve_trace, dropdown_slider_figure, log_layout, points_layout,
-    points_trace, show_interactive, slider_figure,
+    COLORS,
+    PLOTLY_MIMETYPE,
+    curve_trace,
+    dropdown_slider_figure,
+    log_layout,
+    points_layout,
+    points_trace,
+    show_interactive,
+    slider_figure,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +98,9 @@ def _frames(n_frames=3, per_frame=2):
     """Frames labelled 0.1, 0.2, ... each with per_frame point clouds named by frame and series."""
     rng = np.random.default_rng(0)
     return {
-        round(0.1 * (k + 1), 1): [points_trace(rng.normal(size=(5, 2)), f"f{k}s{j}") for j in range(per_frame)]
+        round(0.1 * (k + 1), 1): [
+            points_trace(rng.normal(size=(5, 2)), f"f{k}s{j}") for j in range(per_frame)
+        ]
         for k in range(n_frames)
     }
 
@@ -99,7 +112,11 @@ def test_interactive_bundle_has_plotly_json_and_offline_html():
     assert {PLOTLY_MIMETYPE, "text/html", "text/plain"} <= set(bundle)
     figure = bundle[PLOTLY_MIMETYPE]
     json.dumps(figure)  # plain JSON
-    assert len(figure["data"]) == 6 and figure["layout"]["sliders"] and figure["config"]["displaylogo"] is False
+    assert (
+        len(figure["data"]) == 6
+        and figure["layout"]["sliders"]
+        and figure["config"]["displaylogo"] is False
+    )
     html = bundle["text/html"]
     assert "Plotly.newPlot" in html and "<div" in html and "<script" in html
     assert not URL.search(html), "the HTML must not load or link anything remote"
@@ -138,8 +155,11 @@ def test_slider_figure_one_step_per_frame_showing_exactly_that_frame():
 
 
 def test_slider_figure_keeps_explicit_colours_and_layout():
-    fig = slider_figure({1: [points_trace(np.zeros((2, 2)), "a", marker=dict(color="black"))]}, "N",
-                        layout=points_layout((-2, 2, -1, 1)))
+    fig = slider_figure(
+        {1: [points_trace(np.zeros((2, 2)), "a", marker=dict(color="black"))]},
+        "N",
+        layout=points_layout((-2, 2, -1, 1)),
+    )
     assert fig.data[0].marker.color == "black"
     assert list(fig.layout.xaxis.range) == [-2, 2] and list(fig.layout.yaxis.range) == [-1, 1]
     assert fig.layout.yaxis.scaleanchor == "x"
@@ -154,8 +174,13 @@ def test_dropdown_slider_figure_masks_per_choice():
         solver: {n: [curve_trace(rng.random(3), rng.random(3), f"{solver}-{n}")] for n in steps}
         for solver, steps in {"Euler": [4, 8, 16], "Heun": [2, 4]}.items()
     }
-    fig = dropdown_slider_figure(frames, "solver", "steps", active=(1, 5),
-                                 layout=log_layout("NFE", "error", x_range=(1, 100)))
+    fig = dropdown_slider_figure(
+        frames,
+        "solver",
+        "steps",
+        active=(1, 5),
+        layout=log_layout("NFE", "error", x_range=(1, 100)),
+    )
     names = [t.name for t in fig.data]
     (menu,) = fig.layout.updatemenus
     assert [b.label for b in menu.buttons] == ["Euler", "Heun"] and menu.active == 1
@@ -165,7 +190,9 @@ def test_dropdown_slider_figure_masks_per_choice():
         assert [s["label"] for s in slider["steps"]] == [str(n) for n in steps]
         start = min(5, len(steps) - 1)  # active slider position clamped per choice
         assert slider["active"] == start
-        assert [n for n, v in zip(names, visible["visible"]) if v] == [f"{solver}-{list(steps)[start]}"]
+        assert [n for n, v in zip(names, visible["visible"]) if v] == [
+            f"{solver}-{list(steps)[start]}"
+        ]
         for step, n in zip(slider["steps"], steps):
             assert [m for m, v in zip(names, step["args"][0]["visible"]) if v] == [f"{solver}-{n}"]
     assert fig.layout.sliders[0].steps[0].label == "2"  # the Heun slider is shown first
@@ -217,7 +244,8 @@ def scratch_site(tmp_path_factory) -> Path:
     book = tmp_path_factory.mktemp("plotly_book")
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["sphinx"]["local_extensions"] = {
-        name: str((ROOT / path).resolve()) for name, path in config["sphinx"]["local_extensions"].items()
+        name: str((ROOT / path).resolve())
+        for name, path in config["sphinx"]["local_extensions"].items()
     }
     config["bibtex_bibfiles"] = [str(ROOT / f) for f in config["bibtex_bibfiles"]]
     (book / "_config.yml").write_text(yaml.safe_dump(config))
@@ -225,9 +253,21 @@ def scratch_site(tmp_path_factory) -> Path:
     (book / "scratch.md").write_text(SCRATCH_PAGE)
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     run = subprocess.run(
-        [str(jupyter_book), "build", str(book), "--path-output", str(book), "--builder", "html", "-W", "-n",
-         "--keep-going"],
-        capture_output=True, text=True, timeout=600,
+        [
+            str(jupyter_book),
+            "build",
+            str(book),
+            "--path-output",
+            str(book),
+            "--builder",
+            "html",
+            "-W",
+            "-n",
+            "--keep-going",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     log = run.stdout + run.stderr
     assert run.returncode == 0, log[-4000:]

@@ -105,7 +105,9 @@ def test_vp_sigma_and_inverse():
     vp = VPPrecond(zero_model)
     t = torch.linspace(1e-5, 1, 50, dtype=torch.float64)
     sigma = vp.sigma(t)
-    assert torch.allclose(sigma, torch.tensor([vp_sigma_ref(x) for x in t.tolist()], dtype=torch.float64))
+    assert torch.allclose(
+        sigma, torch.tensor([vp_sigma_ref(x) for x in t.tolist()], dtype=torch.float64)
+    )
     assert torch.allclose(vp.sigma_inv(sigma), t, rtol=1e-10, atol=0)
     assert vp.sigma(1e-3).item() == pytest.approx(0.0105, abs=5e-5)
 
@@ -124,7 +126,9 @@ def test_iddpm_levels_and_alpha_bar():
     assert torch.allclose(net.u[:100].double(), exact[:100], rtol=1e-6, atol=0)
     assert net.u[-1] == 0 and (net.u[1:] < net.u[:-1]).all()
     assert net.u[8].item() == pytest.approx(80.2, abs=0.05)
-    assert net.alpha_bar(500).item() == pytest.approx(math.sin(0.25 * math.pi / 1.008) ** 2, rel=1e-6)
+    assert net.alpha_bar(500).item() == pytest.approx(
+        math.sin(0.25 * math.pi / 1.008) ** 2, rel=1e-6
+    )
 
 
 def test_iddpm_round_sigma_snaps_to_levels():
@@ -181,10 +185,14 @@ def test_forward_is_c_skip_x_plus_c_out_F(kind, x_shape, sigma_kind):
     D = net(x, sigma, labels)
 
     sigma_B = sigma.reshape(-1).expand(B).float()  # [B]
-    c_skip, c_out, c_in, c_noise = (c.reshape(-1, *[1] * (x.ndim - 1)) for c in net.coefficients(sigma_B))
+    c_skip, c_out, c_in, c_noise = (
+        c.reshape(-1, *[1] * (x.ndim - 1)) for c in net.coefficients(sigma_B)
+    )
     x32 = x.float()
     assert model.x_in.dtype == torch.float32 and torch.allclose(model.x_in, c_in * x32)
-    assert model.noise_labels.shape == (B,) and torch.allclose(model.noise_labels, c_noise.flatten())
+    assert model.noise_labels.shape == (B,) and torch.allclose(
+        model.noise_labels, c_noise.flatten()
+    )
     assert model.class_labels is labels
     expected = c_skip * x32 + c_out * (torch.sin(c_in * x32) + c_noise)
     assert D.dtype == torch.float32 and D.shape == x.shape
@@ -299,8 +307,11 @@ def test_edm_c_skip_minimises_c_out():
 
 def test_extra_output_channels_are_dropped():
     """A raw network returning 2C channels (iDDPM's mean and variance) only contributes its first C."""
+
     def two_headed(x_in, noise_labels, class_labels=None):
-        return torch.cat([torch.ones_like(x_in), 100 * torch.ones_like(x_in)], dim=1)  # [B, 2C, H, W]
+        return torch.cat(
+            [torch.ones_like(x_in), 100 * torch.ones_like(x_in)], dim=1
+        )  # [B, 2C, H, W]
 
     x = torch.randn(2, 3, 4, 4)
     out = iDDPMPrecond(two_headed)(x, 1.0)

@@ -73,17 +73,32 @@ def test_edm_sampler_converges_to_the_reference_at_order_two(mixture64, converge
     assert slope == pytest.approx(-2, abs=0.25)
 
 
-@pytest.mark.parametrize("schedule, scaling, discretization", [("vp", "vp", "edm"), ("ve", "none", "ve")])
-def test_one_trajectory_serves_every_schedule(mixture64, converged, schedule, scaling, discretization):
+@pytest.mark.parametrize(
+    "schedule, scaling, discretization", [("vp", "vp", "edm"), ("ve", "none", "ve")]
+)
+def test_one_trajectory_serves_every_schedule(
+    mixture64, converged, schedule, scaling, discretization
+):
     """Eq. 4 reparameterises the same trajectories x̂(σ) = x/s: VP- and VE-style samplers pass through the
     σ(t) = t solution at σ_min, and their outputs converge (at order 2) to reference_samples with their own last step."""
     z, x_min, _ = converged
-    ref = reference_samples(mixture64, z, schedule=schedule, scaling=scaling, rtol=1e-11, atol=1e-11)
+    ref = reference_samples(
+        mixture64, z, schedule=schedule, scaling=scaling, rtol=1e-11, atol=1e-11
+    )
     errors, state_errors = [], []
     for N in (32, 128):
         steps = []
-        out = ablation_sampler(mixture64, z, num_steps=N, sigma_min=0.002, sigma_max=80, schedule=schedule,
-                               scaling=scaling, discretization=discretization, callback=steps.append)
+        out = ablation_sampler(
+            mixture64,
+            z,
+            num_steps=N,
+            sigma_min=0.002,
+            sigma_max=80,
+            schedule=schedule,
+            scaling=scaling,
+            discretization=discretization,
+            callback=steps.append,
+        )
         errors.append(rms_error(out, ref))
         state_errors.append(rms_error(steps[-1]["x_cur"] / steps[-1]["s_cur"], x_min))
     assert errors[1] < 1e-3 and 10 < errors[0] / errors[1] < 24
@@ -129,8 +144,12 @@ def test_lte_order_on_a_uniform_grid(mixture64, solver, ratio):
     """Halving the step of a uniform σ grid divides the local error at a fixed σ by ≈ 2^(p+1):
     ≈ 8 for Heun (LTE O(h³)) and ≈ 4 for Euler (O(h²))."""
     z = latents(4, 64)
-    coarse = local_truncation_error(mixture64, z, torch.linspace(5, 0.5, 10, dtype=torch.float64), solver)
-    fine = local_truncation_error(mixture64, z, torch.linspace(5, 0.5, 19, dtype=torch.float64), solver)
+    coarse = local_truncation_error(
+        mixture64, z, torch.linspace(5, 0.5, 10, dtype=torch.float64), solver
+    )
+    fine = local_truncation_error(
+        mixture64, z, torch.linspace(5, 0.5, 19, dtype=torch.float64), solver
+    )
     measured = coarse[:4] / fine[::2][:4]  # the same σ_i, step h and h/2
     assert ((measured > 0.8 * ratio) & (measured < 1.3 * ratio)).all()
 
@@ -141,8 +160,10 @@ def test_rho_moves_the_error_away_from_low_sigma(mixture64):
     from edm_src.schedules import edm_sigma_steps
 
     z = latents(4, 64)
-    lte = {rho: local_truncation_error(mixture64, z, edm_sigma_steps(18, rho=rho), reference_rtol=1e-8)
-           for rho in (1, 7)}
+    lte = {
+        rho: local_truncation_error(mixture64, z, edm_sigma_steps(18, rho=rho), reference_rtol=1e-8)
+        for rho in (1, 7)
+    }
     assert lte[1].argmax() == 16 and lte[1].max() > 100 * lte[7].max()
 
 
@@ -157,9 +178,20 @@ def test_rho_moves_the_error_away_from_low_sigma(mixture64):
         (lambda: reference_samples(gaussian(), torch.zeros(2, 4), sigma_min=0.0), "sigma_min"),
         (lambda: reference_samples(gaussian(), torch.zeros(2, 4), schedule="cosine"), "schedule"),
         (lambda: rk45_sampler(gaussian(), torch.full((2, 4), math.nan)), "latents"),
-        (lambda: local_truncation_error(gaussian(), torch.zeros(2, 4), torch.tensor([1.0, 2.0])), "sigma_steps"),
-        (lambda: local_truncation_error(gaussian(), torch.zeros(2, 4), torch.tensor([1.0, 0.0])), "sigma_steps"),
-        (lambda: local_truncation_error(gaussian(), torch.zeros(2, 4), torch.tensor([2.0, 1.0]), "rk4"), "solver"),
+        (
+            lambda: local_truncation_error(gaussian(), torch.zeros(2, 4), torch.tensor([1.0, 2.0])),
+            "sigma_steps",
+        ),
+        (
+            lambda: local_truncation_error(gaussian(), torch.zeros(2, 4), torch.tensor([1.0, 0.0])),
+            "sigma_steps",
+        ),
+        (
+            lambda: local_truncation_error(
+                gaussian(), torch.zeros(2, 4), torch.tensor([2.0, 1.0]), "rk4"
+            ),
+            "solver",
+        ),
     ],
 )
 def test_bad_inputs_raise(call, name):

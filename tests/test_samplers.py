@@ -32,7 +32,9 @@ def gaussian_denoiser(x, sigma, class_labels=None):
 def mixture(D=4, seed=0):
     """A 3-component mixture, so that D(x; σ) is non-linear."""
     g = torch.Generator().manual_seed(seed)
-    return GaussianMixture(torch.randn(3, D, generator=g), 0.1 + torch.rand(3, generator=g), torch.ones(3))
+    return GaussianMixture(
+        torch.randn(3, D, generator=g), 0.1 + torch.rand(3, generator=g), torch.ones(3)
+    )
 
 
 def latents(*shape, seed=0):
@@ -50,7 +52,9 @@ def test_edm_sampler_uses_eq5_grid_then_zero():
     traj = record_trajectory(edm_sampler, gaussian(), latents(3, 4))
     assert traj.t.shape == (19,)
     torch.testing.assert_close(traj.t[:-1], edm_sigma_steps(18), rtol=0, atol=0)
-    assert traj.t[-1] == 0 and traj.t[0] == 80 and traj.t[-2].item() == pytest.approx(0.002, rel=1e-12)
+    assert (
+        traj.t[-1] == 0 and traj.t[0] == 80 and traj.t[-2].item() == pytest.approx(0.002, rel=1e-12)
+    )
     torch.testing.assert_close(traj.sigma, traj.t, rtol=0, atol=0)  # σ(t) = t
 
 
@@ -65,14 +69,21 @@ def state_error_at_sigma_min(sampler, num_steps, **kwargs):
     z = latents(16, 4)
     sampler(gaussian_denoiser, z, num_steps=num_steps, callback=steps.append, **kwargs)
     sigma_0, last = steps[0]["sigma_cur"], steps[-1]
-    exact = last["s_cur"] * z * sigma_0 * ((last["sigma_cur"] ** 2 + S_DATA**2) / (sigma_0**2 + S_DATA**2)).sqrt()
+    exact = (
+        last["s_cur"]
+        * z
+        * sigma_0
+        * ((last["sigma_cur"] ** 2 + S_DATA**2) / (sigma_0**2 + S_DATA**2)).sqrt()
+    )
     return ((last["x_cur"] - exact).norm() / exact.norm()).item()
 
 
 def convergence_slope(sampler, **kwargs):
     """Least-squares slope of log(error) against log(1/h) with h ∝ 1/(N − 1)."""
     Ns = torch.tensor([65.0, 129.0, 257.0], dtype=torch.float64)
-    errors = torch.tensor([state_error_at_sigma_min(sampler, int(N), **kwargs) for N in Ns], dtype=torch.float64)
+    errors = torch.tensor(
+        [state_error_at_sigma_min(sampler, int(N), **kwargs) for N in Ns], dtype=torch.float64
+    )
     x, y = (Ns - 1).log(), -errors.log()
     return (((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()).item()
 
@@ -90,7 +101,11 @@ def test_edm_sampler_is_second_order():
 def test_ablation_sampler_order(schedule, scaling, discretization, solver, order):
     """Euler is first order and Heun second order for every σ(t), s(t) (Algorithm 1 on Eq. 4's ODE)."""
     slope = convergence_slope(
-        ablation_sampler, solver=solver, schedule=schedule, scaling=scaling, discretization=discretization
+        ablation_sampler,
+        solver=solver,
+        schedule=schedule,
+        scaling=scaling,
+        discretization=discretization,
     )
     assert slope == pytest.approx(order, abs=0.2)
 
@@ -111,7 +126,21 @@ def test_edm_sampler_equals_ablation_sampler(churn):
     """Algorithm 2 is Algorithm 1 with σ(t) = t, s(t) = 1, Heun and Eq. 5's steps (with the same churn)."""
     net, z = mixture(), latents(5, 4)
     a = edm_sampler(net, z, None, seeded_randn_like(1), 12, **churn)
-    b = ablation_sampler(net, z, None, seeded_randn_like(1), 12, 0.002, 80, 7, "heun", "edm", "linear", "none", **churn)
+    b = ablation_sampler(
+        net,
+        z,
+        None,
+        seeded_randn_like(1),
+        12,
+        0.002,
+        80,
+        7,
+        "heun",
+        "edm",
+        "linear",
+        "none",
+        **churn,
+    )
     torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
@@ -123,12 +152,19 @@ def test_nfe(num_steps):
         (edm_sampler, {}, 2 * num_steps - 1),
         (ablation_sampler, {}, 2 * num_steps - 1),
         (ablation_sampler, dict(solver="euler"), num_steps),
-        (ablation_sampler, dict(schedule="vp", scaling="vp", discretization="vp"), 2 * num_steps - 1),
+        (
+            ablation_sampler,
+            dict(schedule="vp", scaling="vp", discretization="vp"),
+            2 * num_steps - 1,
+        ),
     ]:
         net = CountingNet(gaussian())
         sampler(net, latents(2, 4), num_steps=num_steps, **kwargs)
         assert net.nfe == nfe
-        assert record_trajectory(sampler, gaussian(), latents(2, 4), num_steps=num_steps, **kwargs).nfe == nfe
+        assert (
+            record_trajectory(sampler, gaussian(), latents(2, 4), num_steps=num_steps, **kwargs).nfe
+            == nfe
+        )
 
 
 def test_randn_like_is_called_every_step():
@@ -155,15 +191,21 @@ def test_last_euler_step_lands_on_denoised(S_churn):
 def test_churn_gamma_is_capped_and_windowed():
     """γ_i = min(S_churn/N, √2 − 1) inside [S_min, S_max] and 0 outside (Algorithm 2)."""
     traj = record_trajectory(edm_sampler, gaussian(), latents(2, 4), num_steps=10, S_churn=1000)
-    torch.testing.assert_close(traj.t_hat / traj.t[:-1], torch.full((10,), math.sqrt(2), dtype=torch.float64))
-    traj = record_trajectory(edm_sampler, gaussian(), latents(2, 4), num_steps=10, S_churn=2, S_min=0.05, S_max=50)
+    torch.testing.assert_close(
+        traj.t_hat / traj.t[:-1], torch.full((10,), math.sqrt(2), dtype=torch.float64)
+    )
+    traj = record_trajectory(
+        edm_sampler, gaussian(), latents(2, 4), num_steps=10, S_churn=2, S_min=0.05, S_max=50
+    )
     t = traj.t[:-1]
     inside = (t >= 0.05) & (t <= 50)
     expected = torch.where(inside, 1 + 2 / 10, 1.0)  # γ = S_churn/N = 0.2 < √2 − 1
     torch.testing.assert_close(traj.t_hat / t, expected.to(torch.float64))
     assert inside.any() and not inside.all()
     for sampler in (edm_sampler, ablation_sampler):  # x̂ − x has variance t̂² − t² (S_noise = 1)
-        traj = record_trajectory(sampler, gaussian(D=1), latents(20000, 1), num_steps=10, S_churn=1000)
+        traj = record_trajectory(
+            sampler, gaussian(D=1), latents(20000, 1), num_steps=10, S_churn=1000
+        )
         std = (traj.x_hat[0] - traj.x[0]).std().item()
         assert std == pytest.approx(80.0, rel=0.03)  # √(2·80² − 80²) = 80
 
@@ -216,12 +258,18 @@ def test_record_trajectory(sampler, kwargs):
     z, seen = latents(3, 4), []
     traj = record_trajectory(sampler, gaussian(), z, num_steps=6, callback=seen.append, **kwargs)
     assert isinstance(traj, Trajectory) and len(seen) == 6
-    assert traj.x.shape == (7, 3, 4) and traj.denoised.shape == (6, 3, 4) and traj.x_hat.shape == (6, 3, 4)
+    assert (
+        traj.x.shape == (7, 3, 4)
+        and traj.denoised.shape == (6, 3, 4)
+        and traj.x_hat.shape == (6, 3, 4)
+    )
     assert traj.t.shape == traj.sigma.shape == traj.s.shape == (7,)
     assert traj.t[-1] == 0 and traj.sigma[-1] == 0 and traj.s[-1] == 1
     torch.testing.assert_close(traj.x[0], z * traj.sigma[0] * traj.s[0], rtol=1e-14, atol=0)
     direct = sampler(gaussian(), z, num_steps=6, randn_like=torch.zeros_like, **kwargs)
-    again = record_trajectory(sampler, gaussian(), z, num_steps=6, randn_like=torch.zeros_like, **kwargs)
+    again = record_trajectory(
+        sampler, gaussian(), z, num_steps=6, randn_like=torch.zeros_like, **kwargs
+    )
     torch.testing.assert_close(again.x[-1], direct, rtol=0, atol=0)
     expected_sigma_0 = 152.17 if kwargs else 80.0  # VP's default σ(1) ≈ 152, EDM's σ_max = 80
     assert traj.sigma[0].item() == pytest.approx(expected_sigma_0, abs=0.01)
@@ -268,6 +316,7 @@ def test_bad_inputs_raise_before_the_net_is_called(sampler, bad, name):
 
 def test_empty_range_after_clamping_raises():
     """A requested range disjoint from the net's [sigma_min, sigma_max] is an error, not a silent empty grid."""
+
     class SmallRangeNet(NeverCalled):
         sigma_min, sigma_max = 0.01, 20.0
 
@@ -277,9 +326,25 @@ def test_empty_range_after_clamping_raises():
 
 
 # ------------------------------------------------- an independent oracle for Algorithm 1 + churn
-def algorithm_1_oracle(denoise, z, noises, N, sigma_min, sigma_max, solver, discretization, schedule,
-                       scaling, alpha=1.0, S_churn=0.0, S_min=0.0, S_max=math.inf, S_noise=1.0,
-                       rho=7.0, epsilon_s=1e-3):
+def algorithm_1_oracle(
+    denoise,
+    z,
+    noises,
+    N,
+    sigma_min,
+    sigma_max,
+    solver,
+    discretization,
+    schedule,
+    scaling,
+    alpha=1.0,
+    S_churn=0.0,
+    S_min=0.0,
+    S_max=math.inf,
+    S_noise=1.0,
+    rho=7.0,
+    epsilon_s=1e-3,
+):
     """Algorithm 1 with Algorithm 2's churn, transcribed step by step from the facts sheet in plain
     Python floats (no edm_src code), for comparison with `ablation_sampler`."""
     L_min, L_max = math.log(sigma_min**2 + 1), math.log(sigma_max**2 + 1)
@@ -287,8 +352,12 @@ def algorithm_1_oracle(denoise, z, noises, N, sigma_min, sigma_max, solver, disc
     beta_min = L_max - 0.5 * beta_d
     if schedule == "vp":
         sig = lambda t: math.sqrt(math.exp(0.5 * beta_d * t * t + beta_min * t) - 1)  # noqa: E731
-        dsig = lambda t: (beta_d * t + beta_min) * math.exp(0.5 * beta_d * t * t + beta_min * t) / (2 * sig(t))  # noqa: E731
-        isig = lambda v: (math.sqrt(beta_min**2 + 2 * beta_d * math.log(v * v + 1)) - beta_min) / beta_d  # noqa: E731
+        dsig = lambda t: (  # noqa: E731
+            (beta_d * t + beta_min) * math.exp(0.5 * beta_d * t * t + beta_min * t) / (2 * sig(t))
+        )
+        isig = lambda v: (  # noqa: E731
+            (math.sqrt(beta_min**2 + 2 * beta_d * math.log(v * v + 1)) - beta_min) / beta_d
+        )
     elif schedule == "ve":
         sig, dsig, isig = math.sqrt, lambda t: 0.5 / math.sqrt(t), lambda v: v * v
     else:
@@ -299,24 +368,38 @@ def algorithm_1_oracle(denoise, z, noises, N, sigma_min, sigma_max, solver, disc
     else:
         s, ds = (lambda t: 1.0), (lambda t: 0.0)
     if discretization == "edm":
-        sigmas = [(sigma_max ** (1 / rho) + i / (N - 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
-                  for i in range(N)]
+        sigmas = [
+            (
+                sigma_max ** (1 / rho)
+                + i / (N - 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))
+            )
+            ** rho
+            for i in range(N)
+        ]
     elif discretization == "ve":
-        sigmas = [math.sqrt(sigma_max**2 * (sigma_min**2 / sigma_max**2) ** (i / (N - 1))) for i in range(N)]
+        sigmas = [
+            math.sqrt(sigma_max**2 * (sigma_min**2 / sigma_max**2) ** (i / (N - 1)))
+            for i in range(N)
+        ]
     else:  # "vp"
         ts = [1 + i / (N - 1) * (epsilon_s - 1) for i in range(N)]
         sigmas = [math.sqrt(math.exp(0.5 * beta_d * t * t + beta_min * t) - 1) for t in ts]
     t_steps = [isig(v) for v in sigmas] + [0.0]
 
     def d(x, t):
-        return (dsig(t) / sig(t) + ds(t) / s(t)) * x - dsig(t) * s(t) / sig(t) * denoise(x / s(t), sig(t))
+        return (dsig(t) / sig(t) + ds(t) / s(t)) * x - dsig(t) * s(t) / sig(t) * denoise(
+            x / s(t), sig(t)
+        )
 
     x = z * sig(t_steps[0]) * s(t_steps[0])
     for i in range(N):
         t_cur, t_next = t_steps[i], t_steps[i + 1]
         gamma = min(S_churn / N, math.sqrt(2) - 1) if S_min <= sig(t_cur) <= S_max else 0.0
         t_hat = isig(sig(t_cur) * (1 + gamma))
-        x_hat = s(t_hat) / s(t_cur) * x + math.sqrt(max(sig(t_hat) ** 2 - sig(t_cur) ** 2, 0)) * s(t_hat) * S_noise * noises[i]
+        x_hat = (
+            s(t_hat) / s(t_cur) * x
+            + math.sqrt(max(sig(t_hat) ** 2 - sig(t_cur) ** 2, 0)) * s(t_hat) * S_noise * noises[i]
+        )
         h = t_next - t_hat
         d_cur = d(x_hat, t_hat)
         if solver == "euler" or i == N - 1:
@@ -332,14 +415,40 @@ ORACLE_CASES = [
     dict(discretization="edm", schedule="vp", scaling="vp", solver="euler"),
     dict(discretization="ve", schedule="ve", scaling="none", alpha=0.7),
     dict(discretization="edm", schedule="ve", scaling="vp", alpha=0.5),
-    dict(discretization="vp", schedule="vp", scaling="vp", S_churn=30, S_min=0.01, S_max=1, S_noise=1.007),
-    dict(discretization="ve", schedule="ve", scaling="none", S_churn=80, S_min=0.05, S_max=1, S_noise=1.007),
-    dict(discretization="edm", schedule="ve", scaling="vp", S_churn=40, S_min=0.05, S_max=50, S_noise=1.003),
+    dict(
+        discretization="vp",
+        schedule="vp",
+        scaling="vp",
+        S_churn=30,
+        S_min=0.01,
+        S_max=1,
+        S_noise=1.007,
+    ),
+    dict(
+        discretization="ve",
+        schedule="ve",
+        scaling="none",
+        S_churn=80,
+        S_min=0.05,
+        S_max=1,
+        S_noise=1.007,
+    ),
+    dict(
+        discretization="edm",
+        schedule="ve",
+        scaling="vp",
+        S_churn=40,
+        S_min=0.05,
+        S_max=50,
+        S_noise=1.003,
+    ),
     dict(discretization="edm", schedule="linear", scaling="none", S_churn=40, S_min=0.05, S_max=50),
 ]
 
 
-@pytest.mark.parametrize("case", ORACLE_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+@pytest.mark.parametrize(
+    "case", ORACLE_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items())
+)
 def test_ablation_sampler_matches_an_independent_transcription(case):
     """ablation_sampler equals a plain-float transcription of Algorithm 1 + churn (all σ(t), s(t), churn windows).
 
@@ -360,7 +469,10 @@ def test_ablation_sampler_matches_an_independent_transcription(case):
     torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6 * want.abs().max().item())
 
 
-@pytest.mark.parametrize("schedule, scaling, tolerance", [("linear", "none", 0.0), ("ve", "none", 1e-6), ("vp", "vp", 1e-6)])
+@pytest.mark.parametrize(
+    "schedule, scaling, tolerance",
+    [("linear", "none", 0.0), ("ve", "none", 1e-6), ("vp", "vp", 1e-6)],
+)
 def test_deterministic_sampling_ignores_the_noise_source(schedule, scaling, tolerance):
     """With S_churn = 0 the output does not depend on randn_like (up to the σ⁻¹(σ(t)) rounding sliver)."""
     net, z = mixture(D=3), latents(5, 3)

@@ -58,7 +58,9 @@ def test_vp_scaling_is_one_over_sqrt_one_plus_sigma_squared():
     """VP's s(t) = 1/√(e^{½β_d t² + β_min t}) equals 1/√(1 + σ(t)²), and ṡ = −σ σ̇ s³ (Eq. 4)."""
     t = torch.linspace(1e-3, 1, 50, dtype=torch.float64)
     torch.testing.assert_close(vp_scaling(t), 1 / (1 + vp_sigma(t) ** 2).sqrt())
-    torch.testing.assert_close(vp_scaling_deriv(t), -vp_sigma(t) * vp_sigma_deriv(t) * vp_scaling(t) ** 3)
+    torch.testing.assert_close(
+        vp_scaling_deriv(t), -vp_sigma(t) * vp_sigma_deriv(t) * vp_scaling(t) ** 3
+    )
 
 
 @pytest.mark.parametrize("schedule", ["vp", "ve", "linear"])
@@ -82,7 +84,9 @@ def test_derivatives_match_central_differences():
     t, h = torch.tensor([0.05, 0.3, 0.9], dtype=torch.float64), 1e-6
     for name in ("vp", "ve", "linear"):
         sigma, sigma_deriv, _ = get_schedule(name)
-        torch.testing.assert_close(sigma_deriv(t), (sigma(t + h) - sigma(t - h)) / (2 * h), rtol=1e-6, atol=0)
+        torch.testing.assert_close(
+            sigma_deriv(t), (sigma(t + h) - sigma(t - h)) / (2 * h), rtol=1e-6, atol=0
+        )
 
 
 def test_vp_beta_from_sigma_range_recovers_defaults_and_fits_other_ranges():
@@ -101,12 +105,15 @@ def test_iddpm_levels():
     assert u[-1] == 0 and (u[:-1] > u[1:]).all()
     assert u[8].item() == pytest.approx(80.2, abs=0.01) and u[7] > 81 > u[8]
     steps = iddpm_sigma_steps(18, 0.002, 81)
-    assert steps[0] == u[8] and steps[-1] == u[999]  # u_{M−1} ≈ 0.0064 is the smallest level ≥ 0.002
+    assert (
+        steps[0] == u[8] and steps[-1] == u[999]
+    )  # u_{M−1} ≈ 0.0064 is the smallest level ≥ 0.002
     assert set(steps.tolist()) <= set(u.tolist())
 
 
-
-@pytest.mark.parametrize("num_steps, sigma_max", [(18, 81.0), (5, 80.0), (9, 80.0), (50, 81.0), (256, 81.0)])
+@pytest.mark.parametrize(
+    "num_steps, sigma_max", [(18, 81.0), (5, 80.0), (9, 80.0), (50, 81.0), (256, 81.0)]
+)
 def test_iddpm_steps_pick_evenly_spaced_levels(num_steps, sigma_max):
     """Step i is kept level round((K − 1)/(N − 1)·i), ties to even, for every i.
 

@@ -7,7 +7,11 @@ from edm_src import GaussianMixture, ablation_sampler, record_trajectory, sde_sa
 
 
 def gaussian(s=0.5, D=1):
-    return GaussianMixture(torch.zeros(1, D, dtype=torch.float64), torch.tensor([s], dtype=torch.float64), torch.ones(1))
+    return GaussianMixture(
+        torch.zeros(1, D, dtype=torch.float64),
+        torch.tensor([s], dtype=torch.float64),
+        torch.ones(1),
+    )
 
 
 def test_beta_zero_is_the_euler_ode_sampler():
@@ -15,7 +19,9 @@ def test_beta_zero_is_the_euler_ode_sampler():
     net, latents = gaussian(D=3), torch.randn(5, 3)
     kwargs = dict(num_steps=20, sigma_min=0.002, sigma_max=80, rho=7)
     ode = ablation_sampler(net, latents, solver="euler", **kwargs)
-    torch.testing.assert_close(sde_sampler(net, latents, beta=0.0, **kwargs), ode, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        sde_sampler(net, latents, beta=0.0, **kwargs), ode, rtol=1e-12, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("beta", [0.5, 1.0, 2.0])
@@ -28,9 +34,13 @@ def test_marginal_variance_is_preserved(beta):
     s, n = 0.5, 50_000
     g = torch.Generator().manual_seed(0)
     traj = record_trajectory(
-        sde_sampler, gaussian(s), torch.randn(n, 1, generator=g, dtype=torch.float64),
+        sde_sampler,
+        gaussian(s),
+        torch.randn(n, 1, generator=g, dtype=torch.float64),
         randn_like=lambda x: torch.randn(x.shape, generator=g, dtype=x.dtype),
-        num_steps=400, sigma_max=10.0, beta=beta,
+        num_steps=400,
+        sigma_max=10.0,
+        beta=beta,
     )
     var = traj.x[:, :, 0].var(dim=1)  # [N + 1]
     expected = s**2 + traj.t**2  # [N + 1]

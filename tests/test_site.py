@@ -57,7 +57,9 @@ def pages():
 
 def test_toc_entries_exist_as_sources(pages):
     """Each _toc.yml entry has a source file (.md or .ipynb)."""
-    missing = [f for f in pages if not any((ROOT / f).with_suffix(s).exists() for s in (".md", ".ipynb"))]
+    missing = [
+        f for f in pages if not any((ROOT / f).with_suffix(s).exists() for s in (".md", ".ipynb"))
+    ]
     assert not missing, f"_toc.yml lists pages without a source: {missing}"
 
 
@@ -80,7 +82,10 @@ def test_every_page_rendered_without_errors(pages):
         if re.search(r"\{glue:?\w*\}", text):
             problems.append(f"{page}: unrendered glue role")
         for src in parser.images:
-            if not src.startswith(("http:", "https:", "data:")) and not (path.parent / src).resolve().exists():
+            if (
+                not src.startswith(("http:", "https:", "data:"))
+                and not (path.parent / src).resolve().exists()
+            ):
                 problems.append(f"{page}: image {src} missing")
     assert not problems, "\n".join(problems)
 

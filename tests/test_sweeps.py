@@ -8,7 +8,11 @@ import torch
 from edm_src import ImperfectDenoiser, edm_sampler, frechet_distance, low_dim_mixture, sde_sampler
 from edm_src.denoisers import GaussianMixture
 from edm_src.sweeps import (
-    denoiser_error_profile, metric_vs_nfe, seeded_randn_like, setting_sweep, spread_ratio,
+    denoiser_error_profile,
+    metric_vs_nfe,
+    seeded_randn_like,
+    setting_sweep,
+    spread_ratio,
     whitened_frechet_distance,
 )
 
@@ -45,7 +49,9 @@ def test_setting_sweep_reruns_the_sampler_with_common_random_numbers():
     direct = edm_sampler(gm, z, randn_like=seeded_randn_like(3), num_steps=6, S_churn=5.0)
     torch.testing.assert_close(out[1], direct, rtol=0, atol=0)
     assert not torch.equal(out[0], out[1])
-    flat = setting_sweep(edm_sampler, gm, z, lambda x: x.sum().item(), "S_noise", [0.9, 1.0, 1.1], num_steps=6)
+    flat = setting_sweep(
+        edm_sampler, gm, z, lambda x: x.sum().item(), "S_noise", [0.9, 1.0, 1.1], num_steps=6
+    )
     assert flat[0] == flat[1] == flat[2]
 
 
@@ -63,8 +69,12 @@ def test_metric_vs_nfe_counts_the_network_evaluations():
     gm, z = low_dim_mixture(dim=8, num_components=4), randn(10, 8)
     nfe, values = metric_vs_nfe(edm_sampler, gm, z, lambda x: x, [3, 7], S_churn=2)
     assert nfe == [5, 13]
-    torch.testing.assert_close(values[1], edm_sampler(gm, z, randn_like=seeded_randn_like(0), num_steps=7,
-                                                      S_churn=2), rtol=0, atol=0)
+    torch.testing.assert_close(
+        values[1],
+        edm_sampler(gm, z, randn_like=seeded_randn_like(0), num_steps=7, S_churn=2),
+        rtol=0,
+        atol=0,
+    )
     nfe, _ = metric_vs_nfe(sde_sampler, gm, z, lambda x: 0.0, [4, 9])
     assert nfe == [4, 9]
 
@@ -83,8 +93,12 @@ def test_whitened_frechet_distance_closed_form():
     # Halving the variance of the low-variance direction alone: the whitened distance is (√½ − 1)²,
     # the plain Fréchet distance 10⁴ times smaller.
     thin = exact_moments(mu, torch.diag(c * torch.tensor([1.0, 1.0, 0.5], dtype=torch.float64)))
-    assert whitened_frechet_distance(thin, mu, torch.diag(c)) == pytest.approx((0.5**0.5 - 1) ** 2, rel=1e-9)
-    assert frechet_distance(thin, mu, torch.diag(c)) == pytest.approx(1e-4 * (0.5**0.5 - 1) ** 2, rel=1e-6)
+    assert whitened_frechet_distance(thin, mu, torch.diag(c)) == pytest.approx(
+        (0.5**0.5 - 1) ** 2, rel=1e-9
+    )
+    assert frechet_distance(thin, mu, torch.diag(c)) == pytest.approx(
+        1e-4 * (0.5**0.5 - 1) ** 2, rel=1e-6
+    )
 
 
 def test_whitened_frechet_distance_is_affine_invariant_and_zero_at_the_target():
@@ -98,14 +112,18 @@ def test_whitened_frechet_distance_is_affine_invariant_and_zero_at_the_target():
     before = whitened_frechet_distance(x, mean, cov)
     after = whitened_frechet_distance(x @ A.T + b, A @ mean + b, A @ cov @ A.T)
     assert after == pytest.approx(before, rel=1e-8)
-    assert whitened_frechet_distance(exact_moments(mean, cov), mean, cov) == pytest.approx(0, abs=1e-10)
+    assert whitened_frechet_distance(exact_moments(mean, cov), mean, cov) == pytest.approx(
+        0, abs=1e-10
+    )
 
 
 @pytest.mark.parametrize(
     "args, name",
-    [((randn(10, 3), torch.zeros(3), torch.zeros(3, 3)), "cov"),
-     ((randn(10, 3), torch.zeros(3), torch.eye(2)), "cov"),
-     ((randn(10, 4), torch.zeros(3), torch.eye(3)), "x")],
+    [
+        ((randn(10, 3), torch.zeros(3), torch.zeros(3, 3)), "cov"),
+        ((randn(10, 3), torch.zeros(3), torch.eye(2)), "cov"),
+        ((randn(10, 4), torch.zeros(3), torch.eye(3)), "x"),
+    ],
 )
 def test_whitened_frechet_distance_bad_inputs(args, name):
     """A singular or mis-shaped covariance, or samples of the wrong dimension, raise ValueError naming it."""
@@ -121,7 +139,9 @@ def test_spread_ratio_measures_the_low_variance_directions():
     cov = Q @ torch.diag(eig) @ Q.T
     assert spread_ratio(exact_moments(torch.zeros(4), cov), cov, 2) == pytest.approx(1, rel=1e-10)
     scaled = Q @ torch.diag(eig * torch.tensor([3.0, 0.5, 0.81, 0.81], dtype=torch.float64)) @ Q.T
-    assert spread_ratio(exact_moments(torch.zeros(4), scaled), cov, 2) == pytest.approx(0.81, rel=1e-10)
+    assert spread_ratio(exact_moments(torch.zeros(4), scaled), cov, 2) == pytest.approx(
+        0.81, rel=1e-10
+    )
     with pytest.raises(ValueError, match="k"):
         spread_ratio(randn(5, 4), cov, 5)
 
@@ -138,7 +158,9 @@ def test_denoiser_error_profile_closed_form():
     profile = denoiser_error_profile(net, gaussian, y, sigmas, seed=9)
     for value, sigma in zip(profile, sigmas):
         x = y + sigma * noise
-        expected = net.delta_of_sigma(sigma) * sigma**2 / (s**2 + sigma**2) * x.square().mean().sqrt()
+        expected = (
+            net.delta_of_sigma(sigma) * sigma**2 / (s**2 + sigma**2) * x.square().mean().sqrt()
+        )
         assert value.item() == pytest.approx(expected.item(), rel=1e-12)
     exact = ImperfectDenoiser(gaussian, delta=0.0)
     assert denoiser_error_profile(exact, gaussian, y, sigmas).abs().max() == 0

@@ -12,10 +12,17 @@ from edm_src.table1 import ARGUMENT, COLUMNS, EDM, IDDPM, TABLE1, VE, VP, table1
 SIGMAS = [0.002, 0.01, 0.1, 0.5, 1.0, 3.0, 20.0, 80.0]
 TIMES = [1e-3, 0.01, 0.2, 0.5, 1.0]
 PRECONDS = {
-    "VP": lambda: VPPrecond(None), "VE": lambda: VEPrecond(None),
-    "iDDPM + DDIM": lambda: iDDPMPrecond(None), "EDM": lambda: EDMPrecond(None),
+    "VP": lambda: VPPrecond(None),
+    "VE": lambda: VEPrecond(None),
+    "iDDPM + DDIM": lambda: iDDPMPrecond(None),
+    "EDM": lambda: EDMPrecond(None),
 }
-SCHEDULE_NAMES = {"VP": ("vp", "vp"), "VE": ("ve", "none"), "iDDPM + DDIM": ("linear", "none"), "EDM": ("linear", "none")}
+SCHEDULE_NAMES = {
+    "VP": ("vp", "vp"),
+    "VE": ("ve", "none"),
+    "iDDPM + DDIM": ("linear", "none"),
+    "EDM": ("linear", "none"),
+}
 
 
 def test_every_row_has_every_column_and_renders():
@@ -34,7 +41,9 @@ def test_schedule_and_scaling_cells_match_schedules(column):
     s, _ = get_scaling(scaling_name, sigma, sigma_deriv)
     for t in TIMES:
         tt = torch.tensor(t, dtype=torch.float64)
-        assert TABLE1["Schedule σ(t)"][column].value(t) == pytest.approx(sigma(tt).item(), rel=1e-12)
+        assert TABLE1["Schedule σ(t)"][column].value(t) == pytest.approx(
+            sigma(tt).item(), rel=1e-12
+        )
         assert TABLE1["Scaling s(t)"][column].value(t) == pytest.approx(float(s(tt)), rel=1e-12)
 
 
@@ -54,7 +63,8 @@ def test_loss_weight_cells_match_the_losses(column, loss):
     """λ(σ) cells equal the losses' weight(σ)."""
     for sigma in SIGMAS:
         assert loss.weight(torch.tensor(sigma, dtype=torch.float64)).item() == pytest.approx(
-            TABLE1["Loss weight λ(σ)"][column].value(sigma), rel=1e-12)
+            TABLE1["Loss weight λ(σ)"][column].value(sigma), rel=1e-12
+        )
 
 
 @pytest.mark.parametrize("column, loss", [("VP", VPLoss()), ("VE", VELoss()), ("EDM", EDMLoss())])
@@ -75,12 +85,18 @@ def test_time_step_cells_match_the_discretizations():
     vp_sigma = TABLE1["Schedule σ(t)"]["VP"].value
     ve_sigma = TABLE1["Schedule σ(t)"]["VE"].value
     for i in range(N):
-        assert TABLE1["Time steps t_i"]["EDM"].value(i, N) == pytest.approx(edm_sigma_steps(N)[i].item(), rel=1e-12)
+        assert TABLE1["Time steps t_i"]["EDM"].value(i, N) == pytest.approx(
+            edm_sigma_steps(N)[i].item(), rel=1e-12
+        )
         t_vp = TABLE1["Time steps t_i"]["VP"].value(i, N)
         assert t_vp == pytest.approx(1 + i / (N - 1) * (VP["epsilon_s"] - 1))
         t_ve = TABLE1["Time steps t_i"]["VE"].value(i, N)
         assert ve_sigma(t_ve) == pytest.approx(
-            math.sqrt(VE["sigma_max"] ** 2 * (VE["sigma_min"] / VE["sigma_max"]) ** (2 * i / (N - 1))), rel=1e-12)
+            math.sqrt(
+                VE["sigma_max"] ** 2 * (VE["sigma_min"] / VE["sigma_max"]) ** (2 * i / (N - 1))
+            ),
+            rel=1e-12,
+        )
     assert vp_sigma(VP["epsilon_s"]) == pytest.approx(0.0105, abs=5e-5)
     u = iddpm_u()
     steps = iddpm_sigma_steps(N, EDM["sigma_min"], 81.0)
