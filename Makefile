@@ -78,7 +78,7 @@ book-strict: venv
 	$(BIN)/jupyter-book build . --path-output . --builder html -W -n --keep-going
 
 check-site: venv
-	$(BIN)/python -m pytest -q tests/test_site.py tests/test_budgets.py
+	$(BIN)/python -m pytest -q $(SITE_TESTS)
 
 # External links in the book (needs the network; CI runs it weekly, non-blocking).
 linkcheck: venv

@@ -97,3 +97,92 @@ def test_chapters_have_figures(pages):
             parser = PageParser()
             parser.feed((HTML / f"{page}.html").read_text(encoding="utf-8"))
             assert any("_images/" in src for src in parser.images), f"{page} has no executed figure"
+
+
+def _soup(page: str):
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup((HTML / f"{page}.html").read_text(encoding="utf-8"), "html.parser")
+
+
+def _chapter_pages(pages: list[str]) -> list[str]:
+    return [p for p in pages if re.match(r"book/\d\d_", p)]
+
+
+def test_figures_and_equations_are_numbered(pages):
+    """Every figure caption on a chapter page carries its number (Fig. N.k), and the chapters
+    that number equations show the numbers."""
+    unnumbered, equations = [], 0
+    for page in _chapter_pages(pages):
+        soup = _soup(page)
+        for caption in soup.select("figure figcaption"):
+            if not caption.select_one("span.caption-number"):
+                unnumbered.append(f"{page}: {caption.get_text(' ', strip=True)[:60]}")
+        equations += len(soup.select("span.eqno"))
+    assert not unnumbered, "figures without a number:\n" + "\n".join(unnumbered)
+    assert equations >= 5, f"only {equations} numbered equations in the chapters"
+
+
+def test_citations_resolve_to_the_bibliography(pages):
+    """The bibliography page lists entries, and every citation link in a chapter points at one."""
+    bibliography = _soup("book/references")
+    entries = {el["id"] for el in bibliography.select("[role=doc-biblioentry]") if el.get("id")}
+    assert entries, "the references page lists no bibliography entries"
+    broken = []
+    for page in _chapter_pages(pages):
+        for link in _soup(page).select("a[href*='references.html#']"):
+            anchor = link["href"].split("#", 1)[1]
+            if anchor not in entries:
+                broken.append(f"{page}: {link['href']}")
+    assert not broken, "citations to missing entries:\n" + "\n".join(broken)
+
+
+def test_sidebar_lists_every_page(pages):
+    """The navigation sidebar of the home page links every page of _toc.yml."""
+    sidebar = _soup("index").select_one(".bd-sidebar-primary")
+    assert sidebar is not None, "index.html has no primary sidebar"
+    linked = {a["href"].split("#")[0].removesuffix(".html") for a in sidebar.select("a[href]")}
+    missing = [p for p in pages[1:] if p not in linked]
+    assert not missing, f"pages missing from the sidebar: {missing}"
+
+
+def test_repository_and_issue_buttons(pages):
+    """Every page has the repository button and the open-an-issue button, aimed at the
+    repository of _config.yml."""
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"].rstrip("/")
+    for page in pages:
+        hrefs = [a["href"] for a in _soup(page).select("a[href]")]
+        assert repo in hrefs, f"{page}: no repository button ({repo})"
+        assert any(h.startswith(f"{repo}/issues/new") for h in hrefs), f"{page}: no issue button"
+
+
+def _code_cells(notebook) -> list[str]:
+    return [c.source for c in notebook.cells if c.cell_type == "code"]
+
+
+def test_chapter_notebooks_download_and_launch(pages):
+    """Each chapter offers an .ipynb download, generated with jupytext: a valid notebook with the
+    set-up cell first and then exactly the chapter's code cells.  Its Binder and Colab buttons
+    open that notebook, not the .md source."""
+    import jupytext
+    import nbformat
+
+    chapters = _chapter_pages(pages)
+    assert chapters
+    for page in chapters:
+        path = HTML / "_sources" / f"{page}.ipynb"
+        assert path.is_file(), f"{page}: no notebook download at {path}"
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+        source = jupytext.read(ROOT / f"{page}.md", fmt="md:myst")
+        code = _code_cells(notebook)
+        assert "edm-setup" in notebook.cells[1].metadata.get("tags", []), page
+        assert code[1:] == _code_cells(source), f"{page}: notebook code differs from the chapter"
+        hrefs = [a["href"] for a in _soup(page).select("a[href]")]
+        name = Path(page).name
+        assert any(h.endswith(f"_sources/{page}.ipynb") for h in hrefs), f"{page}: no .ipynb link"
+        binder = [h for h in hrefs if h.startswith("https://mybinder.org/")]
+        colab = [h for h in hrefs if h.startswith("https://colab.research.google.com/")]
+        assert binder and binder[0].endswith(f"urlpath=lab/tree/{page}.ipynb"), (page, binder)
+        assert colab and colab[0].endswith(f"/blob/notebooks/{page}.ipynb"), (page, colab)
+        assert name in colab[0]
