@@ -9,10 +9,17 @@ interactive figures of ``edm_src.plotting`` (``InteractiveFigure``) then call
 the global ``Plotly`` from their inline scripts.  Nothing from the plotly
 package is committed to the repository: the file always matches the installed,
 pinned plotly, and its checksum in the URL busts browser caches on upgrades.
+
+It also marks the build: ``setup`` sets ``EDM_BOOK_BUILD=1`` in the build's
+environment, which the kernels executing the chapters inherit.  There
+``edm_src.plotting.explorable`` precomputes every frame of an interactive
+figure for the static site; a kernel a reader starts (JupyterLab, Binder,
+Colab) lacks the variable and gets live ipywidgets controls instead.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import plotly
@@ -21,6 +28,8 @@ from sphinx.config import Config
 from sphinx.errors import ExtensionError
 
 PLOTLY_JS = "plotly.min.js"
+# Read by edm_src.plotting.in_book_build() in the kernels that execute the chapters.
+BOOK_BUILD_ENV = "EDM_BOOK_BUILD"
 
 
 def plotly_js_path() -> Path:
@@ -39,6 +48,9 @@ def _add_static_file(app: Sphinx, config: Config) -> None:
 
 
 def setup(app: Sphinx) -> dict:
+    # Before any chapter executes: myst-nb and jupyter-cache start their kernels
+    # with a copy of this process's environment.
+    os.environ[BOOK_BUILD_ENV] = "1"
     app.connect("config-inited", _add_static_file)
     # Synchronous (no async/defer): the figures' inline scripts need `Plotly`
     # defined when they run, and <head> scripts run before the body's.

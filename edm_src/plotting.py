@@ -8,10 +8,12 @@ code.  Each helper draws into a given `Axes` and returns what it drew.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import itertools
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,6 +25,9 @@ from matplotlib.quiver import Quiver
 from plotly.basedatatypes import BaseTraceType
 
 from .denoisers import GaussianMixture
+
+if TYPE_CHECKING:
+    import ipywidgets
 
 Extent = tuple[float, float, float, float]
 
@@ -138,6 +143,8 @@ def plot_density_1d_over_sigma(
 # traces are visible, which plotly.js does by itself in the browser.  The same
 # cells run live in JupyterLab, where plotly's own renderer (the
 # jupyterlab-plotly extension, installed with plotly) draws the figure.
+# `explorable` serves both from one frame function: it precomputes every frame
+# in a book build, and computes them on demand behind ipywidgets controls live.
 #
 # plotly.js is served from the site's _static/ by the local Sphinx extension
 # _ext/plotly_static.py; the HTML written here only calls the global `Plotly`.
@@ -247,6 +254,12 @@ def _add_group(fig: go.Figure, traces: Traces, first_color: int = 0) -> list[int
     return list(range(start, len(fig.data)))
 
 
+def _new_figure(static: Traces) -> tuple[go.Figure, list[int]]:
+    """An empty figure in the book's template holding the static traces; returns it and their indices."""
+    fig = go.Figure(layout=dict(template=PLOTLY_TEMPLATE))
+    return fig, _add_group(fig, static)
+
+
 def _mask(n: int, shown: Sequence[int]) -> list[bool]:
     shown = set(shown)
     return [i in shown for i in range(n)]
@@ -284,8 +297,7 @@ def slider_figure(
     """
     if not frames:
         raise ValueError("slider_figure needs at least one frame")
-    fig = go.Figure(layout=dict(template=PLOTLY_TEMPLATE))
-    fixed = _add_group(fig, static)
+    fig, fixed = _new_figure(static)
     groups = [_add_group(fig, traces, first_color=len(fixed)) for traces in frames.values()]
     n = len(fig.data)
     steps = [
@@ -321,8 +333,7 @@ def dropdown_slider_figure(
     """
     if not frames or not all(frames.values()):
         raise ValueError("dropdown_slider_figure needs at least one frame for every choice")
-    fig = go.Figure(layout=dict(template=PLOTLY_TEMPLATE))
-    fixed = _add_group(fig, static)
+    fig, fixed = _new_figure(static)
     groups = {
         choice: [_add_group(fig, traces, first_color=len(fixed)) for traces in by_value.values()]
         for choice, by_value in frames.items()
@@ -381,6 +392,164 @@ def dropdown_slider_figure(
     if layout:
         fig.update_layout(layout)
     return fig
+
+
+# --- One frame function, two ways to show it -----------------------------------
+
+BOOK_BUILD_ENV = "EDM_BOOK_BUILD"
+
+
+def in_book_build() -> bool:
+    """True in a kernel started by the book's build, False in one a reader started.
+
+    The book's local Sphinx extension (``_ext/plotly_static.py``) sets the
+    environment variable ``EDM_BOOK_BUILD=1`` when Sphinx loads it, before any
+    chapter executes; the kernels that myst-nb and jupyter-cache start inherit
+    the build's environment.  A kernel in JupyterLab (``make lab``), Binder or
+    Colab does not have it.  Any value other than ``""`` and ``"0"`` counts.
+    """
+    return os.environ.get(BOOK_BUILD_ENV, "") not in ("", "0")
+
+
+def explorable(
+    compute: Callable[..., Traces],
+    slider: tuple[str, Sequence[Any]],
+    dropdown: tuple[str, Iterable[Any]] | None = None,
+    *,
+    static: Traces = (),
+    layout: Mapping[str, Any] | None = None,
+    active: int | tuple[int, int] = 0,
+    height: int = 450,
+    config: Mapping[str, Any] | None = None,
+    live: bool | None = None,
+) -> InteractiveFigure | ipywidgets.VBox:
+    """An interactive figure from a frame function: precomputed on the site, computed on demand live.
+
+    ``compute(choice, value)`` returns the traces drawn when the dropdown shows
+    ``choice`` and the slider ``value``; without a dropdown it is
+    ``compute(value)``.  ``slider = (label, values)`` and ``dropdown = (label,
+    choices)`` define the controls (``choices`` may be a mapping: its keys are
+    the choices); every choice offers the same slider values.  ``static`` traces
+    are drawn in every frame; ``layout`` is merged into the figure's layout (fix
+    the axis ranges there); ``active`` is the starting slider index, or
+    ``(choice index, slider index)`` with a dropdown; ``height`` and ``config``
+    are those of `show_interactive`.
+
+    Two paths, one ``compute``:
+
+    - **Book build** (``live=False``): calls ``compute`` for every choice and
+      value, in order, and returns ``show_interactive(dropdown_slider_figure(...))``
+      (or `slider_figure` without a dropdown): an `InteractiveFigure` that
+      plotly.js animates in the browser with no kernel and no widgets.
+    - **Live** (``live=True``): returns an ipywidgets ``VBox`` holding a
+      ``Dropdown`` and a ``SelectionSlider`` over the same choices and values and
+      an ``Output`` that shows the current frame in plotly's own renderer.  Only
+      the frame shown is computed: each control change calls ``compute`` for the
+      chosen value, once (frames are memoised), and redraws with the same static
+      traces, colours, layout and legend as the static figure.  The slider acts
+      on release, so dragging does not compute the frames passed over.
+
+    ``live=None`` (the default) chooses by where the code runs: the book-build
+    path when `in_book_build()` is true (the book's Sphinx extension
+    ``_ext/plotly_static.py`` sets ``EDM_BOOK_BUILD=1`` and the executing kernels
+    inherit it), or when ipywidgets is not installed; the live path otherwise.
+    In a chapter, glue the result with ``display=not in_book_build()``, so that a
+    live notebook shows the controls and the site shows the glued figure.
+    """
+    if isinstance(active, tuple) and dropdown is None:
+        raise ValueError("explorable: active must be an int (a slider index) without a dropdown")
+    slider_label, values = slider[0], list(slider[1])
+    dropdown_label, choices = dropdown if dropdown is not None else (None, [None])
+    choices = list(choices)
+    start = active if isinstance(active, tuple) else (0, active)
+    if not values or not choices:
+        raise ValueError("explorable: the slider needs values and the dropdown choices")
+    if not (0 <= start[0] < len(choices) and 0 <= start[1] < len(values)):
+        raise ValueError(
+            f"explorable: active={active} is outside {len(choices)} choices × {len(values)} values"
+        )
+
+    def frame(choice: Any, value: Any) -> Traces:
+        return compute(value) if dropdown is None else compute(choice, value)
+
+    if live is None:
+        live = not in_book_build() and importlib.util.find_spec("ipywidgets") is not None
+    if live:
+
+        def figure(traces: Traces) -> InteractiveFigure:
+            fig, fixed = _new_figure(static)
+            _add_group(fig, traces, first_color=len(fixed))
+            if layout:
+                fig.update_layout(layout)
+            return show_interactive(fig, config, height)
+
+        return _live_controls(
+            frame, figure, (slider_label, values), (dropdown_label, choices), start
+        )
+    if dropdown is None:
+        frames = {value: frame(None, value) for value in values}
+        fig = slider_figure(frames, slider_label, static=static, layout=layout, active=start[1])
+    else:
+        frames = {choice: {value: frame(choice, value) for value in values} for choice in choices}
+        fig = dropdown_slider_figure(
+            frames, dropdown_label, slider_label, static=static, layout=layout, active=start
+        )
+    return show_interactive(fig, config, height)
+
+
+def _live_controls(
+    frame: Callable[[Any, Any], Traces],
+    figure: Callable[[Traces], InteractiveFigure],
+    slider: tuple[str, list[Any]],
+    dropdown: tuple[str | None, list[Any]],
+    start: tuple[int, int],
+) -> ipywidgets.VBox:
+    """The live path of `explorable`: a Dropdown and a SelectionSlider over an Output.
+
+    Each change of a control shows ``figure(frame(choice, value))``; ``frame``
+    is called once per (choice, value) and its traces are memoised.  Without a
+    dropdown (label None) the menu is not shown and its value is None.
+    """
+    import ipywidgets as widgets
+
+    memo: dict[tuple[Any, Any], list[BaseTraceType]] = {}
+    labelled = dict(style=dict(description_width="initial"))
+    slider_control = widgets.SelectionSlider(
+        options=[(str(v), v) for v in slider[1]],
+        value=slider[1][start[1]],
+        description=f"{slider[0]}:",
+        continuous_update=False,  # compute on release, not for every value dragged over
+        layout=dict(width="420px"),
+        **labelled,
+    )
+    menu = widgets.Dropdown(
+        options=[(str(c), c) for c in dropdown[1]],
+        value=dropdown[1][start[0]],
+        description=f"{dropdown[0]}:",
+        **labelled,
+    )
+    output = widgets.Output()
+
+    def draw(_change: Any = None) -> None:
+        key = (menu.value, slider_control.value)
+        if key not in memo:
+            memo[key] = list(frame(*key))
+        shown = figure(memo[key])
+        # Replace the Output's content directly (no `with output:` capture): this
+        # needs no front end listening, and works the same in every front end.
+        output.outputs = (
+            {
+                "output_type": "display_data",
+                "data": {PLOTLY_MIMETYPE: shown.to_json_dict(), "text/plain": repr(shown)},
+                "metadata": {},
+            },
+        )
+
+    slider_control.observe(draw, names="value")
+    menu.observe(draw, names="value")
+    draw()
+    controls = [slider_control] if dropdown[0] is None else [menu, slider_control]
+    return widgets.VBox([widgets.HBox(controls), output])
 
 
 def points_trace(x: torch.Tensor | np.ndarray, name: str | None = None, **kwargs) -> go.Scatter:

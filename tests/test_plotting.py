@@ -298,3 +298,191 @@ def test_built_page_shows_the_html_outputs_and_the_glued_figure(scratch_site):
     figure = re.search(r'<figure[^>]*id="fig-scratch-curves".*?</figure>', html, re.S)
     assert figure and "Plotly.newPlot(" in figure.group(0)
     assert "A glued interactive figure with a caption." in figure.group(0)
+
+
+# --- explorable: one frame function, precomputed in the build, live in a kernel ------
+
+import base64  # noqa: E402
+
+import ipywidgets  # noqa: E402
+
+from edm_src.plotting import BOOK_BUILD_ENV, InteractiveFigure, explorable, in_book_build  # noqa: E402
+
+SOLVERS = {"Euler": 1.0, "Heun": 2.0}
+STEPS = (2, 4, 8)
+
+
+class RecordingFrames:
+    """A frame function that records its calls: one curve y = scale · value · x, named by its arguments."""
+
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def __call__(self, *args):
+        self.calls.append(args)
+        scale = SOLVERS[args[0]] if len(args) == 2 else 1.0
+        value = args[-1]
+        x = np.array([1.0, 2.0, 3.0])
+        return [curve_trace(x, scale * value * x, "-".join(map(str, args)))]
+
+
+def _plotted(box: ipywidgets.VBox) -> dict:
+    """The figure the live widget's Output shows now (the plotly mimetype's JSON)."""
+    (output,) = [w for w in box.children if isinstance(w, ipywidgets.Output)]
+    (shown,) = output.outputs
+    return shown["data"][PLOTLY_MIMETYPE]
+
+
+def _controls(box: ipywidgets.VBox) -> dict:
+    """The live widget's controls by type: Dropdown and SelectionSlider."""
+    (row,) = [w for w in box.children if isinstance(w, ipywidgets.HBox)]
+    return {type(w).__name__: w for w in row.children}
+
+
+def test_explorable_build_precomputes_every_frame_as_the_dropdown_slider_figure():
+    """live=False: an InteractiveFigure whose (choice, value) masks show exactly compute(choice, value)."""
+    compute = RecordingFrames()
+    static = [curve_trace([1, 3], [0, 0], "reference")]
+    shown = explorable(
+        compute, ("steps", STEPS), ("solver", SOLVERS), static=static, active=(1, 2), live=False
+    )
+    assert isinstance(shown, InteractiveFigure)
+    assert compute.calls == [(s, n) for s in SOLVERS for n in STEPS]  # every frame, in order
+    fig = shown.figure
+    expected = dropdown_slider_figure(
+        {s: {n: compute(s, n) for n in STEPS} for s in SOLVERS},
+        "solver",
+        "steps",
+        static=static,
+        active=(1, 2),
+    )
+    assert fig.to_plotly_json() == expected.to_plotly_json()
+    (menu,) = fig.layout.updatemenus
+    for button, solver in zip(menu.buttons, SOLVERS):
+        (slider,) = button.args[1]["sliders"]
+        for step, n in zip(slider["steps"], STEPS):
+            shown_traces = [t for t, v in zip(fig.data, step["args"][0]["visible"]) if v]
+            assert [t.name for t in shown_traces] == ["reference", f"{solver}-{n}"]
+            (frame,) = compute(solver, n)
+            np.testing.assert_array_equal(shown_traces[1].y, frame.y)
+
+
+def test_explorable_build_without_dropdown_is_the_slider_figure():
+    """No dropdown: compute(value) is called for each value and the result is slider_figure's."""
+    compute = RecordingFrames()
+    shown = explorable(compute, ("steps", STEPS), active=1, layout=points_layout(), live=False)
+    assert compute.calls == [(n,) for n in STEPS]
+    expected = slider_figure(
+        {n: compute(n) for n in STEPS}, "steps", layout=points_layout(), active=1
+    )
+    assert shown.figure.to_plotly_json() == expected.to_plotly_json()
+
+
+def test_explorable_live_computes_only_the_frames_asked_for_and_memoises_them():
+    """live=True: a widget; only the shown frame is computed; each control change computes that frame once."""
+    compute = RecordingFrames()
+    static = [curve_trace([1, 3], [0, 0], "reference")]
+    layout = log_layout("x", "y", x_range=(1, 10), y_range=(1, 100))
+    box = explorable(
+        compute,
+        ("steps", STEPS),
+        ("solver", SOLVERS),
+        static=static,
+        layout=layout,
+        active=(0, 1),
+        live=True,
+    )
+    assert isinstance(box, ipywidgets.VBox)
+    controls = _controls(box)
+    menu, slider = controls["Dropdown"], controls["SelectionSlider"]
+    assert menu.options == tuple((s, s) for s in SOLVERS)
+    assert slider.options == tuple((str(n), n) for n in STEPS)
+    assert (menu.value, slider.value) == ("Euler", 4)
+    assert compute.calls == [("Euler", 4)]  # the frame shown, nothing else
+
+    def check_plotted(solver, n):
+        figure = _plotted(box)
+        assert [t["name"] for t in figure["data"]] == ["reference", f"{solver}-{n}"]
+        y = figure["data"][1]["y"]  # a typed array: {"dtype": "f8", "bdata": base64}
+        y = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
+        np.testing.assert_array_equal(y, SOLVERS[solver] * n * np.arange(1, 4))
+        # the static figure's colours and the fixed axis ranges
+        assert figure["data"][0]["line"]["color"] == COLORS[0]
+        assert figure["data"][1]["line"]["color"] == COLORS[1]
+        assert figure["layout"]["xaxis"]["range"] == [0, 1]
+        assert figure["layout"]["yaxis"]["range"] == [0, 2]
+
+    check_plotted("Euler", 4)
+    slider.value = 8
+    assert compute.calls[-1] == ("Euler", 8)
+    check_plotted("Euler", 8)
+    menu.value = "Heun"  # the slider keeps its value across choices
+    assert compute.calls[-1] == ("Heun", 8)
+    check_plotted("Heun", 8)
+    slider.value = 2
+    menu.value = "Euler"
+    slider.value = 4  # seen before: from the memo
+    slider.value = 8
+    assert compute.calls == [("Euler", 4), ("Euler", 8), ("Heun", 8), ("Heun", 2), ("Euler", 2)]
+    check_plotted("Euler", 8)
+
+
+def test_explorable_live_without_dropdown_calls_compute_with_the_value():
+    """Slider only: the widget shows a slider alone and calls compute(value)."""
+    compute = RecordingFrames()
+    box = explorable(compute, ("steps", STEPS), live=True)
+    controls = _controls(box)
+    assert set(controls) == {"SelectionSlider"}
+    controls["SelectionSlider"].value = 8
+    assert compute.calls == [(2,), (8,)]
+    assert _plotted(box)["data"][0]["name"] == "8"
+
+
+def test_book_build_is_detected_from_the_environment(monkeypatch):
+    """EDM_BOOK_BUILD set (not "" or "0") selects the precomputed figure; unset selects the widget."""
+    compute = RecordingFrames()
+    monkeypatch.setenv(BOOK_BUILD_ENV, "1")
+    assert in_book_build()
+    assert isinstance(explorable(compute, ("steps", STEPS)), InteractiveFigure)
+    assert isinstance(explorable(compute, ("steps", STEPS), live=True), ipywidgets.VBox)
+    for unset in ("", "0"):
+        monkeypatch.setenv(BOOK_BUILD_ENV, unset)
+        assert not in_book_build()
+    monkeypatch.delenv(BOOK_BUILD_ENV)
+    assert not in_book_build()
+    assert isinstance(explorable(compute, ("steps", STEPS)), ipywidgets.VBox)
+    assert isinstance(explorable(compute, ("steps", STEPS), live=False), InteractiveFigure)
+
+
+def test_book_build_extension_sets_the_variable(monkeypatch):
+    """The book's Sphinx extension sets EDM_BOOK_BUILD=1 at setup, for the kernels it starts."""
+    monkeypatch.setenv(BOOK_BUILD_ENV, "")  # restored after the test, whatever setup sets
+    monkeypatch.syspath_prepend(str(ROOT / "_ext"))
+    import plotly_static
+
+    class App:
+        def connect(self, *args):
+            pass
+
+        def add_js_file(self, *args):
+            pass
+
+    plotly_static.setup(App())
+    assert plotly_static.BOOK_BUILD_ENV == BOOK_BUILD_ENV and in_book_build()
+
+
+def test_explorable_rejects_bad_controls_before_computing():
+    """Empty values or choices and an out-of-range or mistyped `active` raise ValueError, computing nothing."""
+    compute = RecordingFrames()
+    bad = [
+        dict(slider=("steps", ())),
+        dict(slider=("steps", STEPS), dropdown=("solver", {})),
+        dict(slider=("steps", STEPS), active=3),
+        dict(slider=("steps", STEPS), dropdown=("solver", SOLVERS), active=(2, 0)),
+        dict(slider=("steps", STEPS), active=(0, 1)),
+    ]
+    for kwargs in bad:
+        for live in (False, True):
+            with pytest.raises(ValueError, match="explorable"):
+                explorable(compute, live=live, **kwargs)
+    assert compute.calls == []
