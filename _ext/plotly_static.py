@@ -3,8 +3,9 @@
 A local Sphinx extension (registered in _config.yml under
 ``sphinx: local_extensions``).  At build time Sphinx copies ``plotly.min.js``
 from the installed ``plotly`` package (``plotly/package_data/plotly.min.js``)
-into the site's ``_static/`` and every page loads it with a plain
-``<script src="_static/plotly.min.js?v=...">`` in its ``<head>``.  The
+into the site's ``_static/`` and every page that draws a plotly figure loads
+it with a plain ``<script src="_static/plotly.min.js?v=...">`` in its
+``<head>``; the other pages do not load it.  The
 interactive figures of ``edm_src.plotting`` (``InteractiveFigure``) then call
 the global ``Plotly`` from their inline scripts.  Nothing from the plotly
 package is committed to the repository: the file always matches the installed,
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import plotly
 from sphinx.application import Sphinx
@@ -47,12 +49,20 @@ def _add_static_file(app: Sphinx, config: Config) -> None:
         config.html_static_path = [*config.html_static_path, str(source)]
 
 
+def _load_on_pages_with_figures(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    """Load plotly.js (4.8 MB) only on the pages that draw a plotly figure."""
+    if "Plotly.newPlot" in context.get("body", ""):
+        # Synchronous (no async/defer): the figures' inline scripts need `Plotly`
+        # defined when they run, and <head> scripts run before the body's.
+        app.add_js_file(PLOTLY_JS)
+
+
 def setup(app: Sphinx) -> dict:
     # Before any chapter executes: myst-nb and jupyter-cache start their kernels
     # with a copy of this process's environment.
     os.environ[BOOK_BUILD_ENV] = "1"
     app.connect("config-inited", _add_static_file)
-    # Synchronous (no async/defer): the figures' inline scripts need `Plotly`
-    # defined when they run, and <head> scripts run before the body's.
-    app.add_js_file(PLOTLY_JS)
+    app.connect("html-page-context", _load_on_pages_with_figures)
     return {"version": plotly.__version__, "parallel_read_safe": True, "parallel_write_safe": True}

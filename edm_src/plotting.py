@@ -12,6 +12,7 @@ import importlib.util
 import itertools
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -538,11 +539,7 @@ def _live_controls(
         # Replace the Output's content directly (no `with output:` capture): this
         # needs no front end listening, and works the same in every front end.
         output.outputs = (
-            {
-                "output_type": "display_data",
-                "data": {PLOTLY_MIMETYPE: shown.to_json_dict(), "text/plain": repr(shown)},
-                "metadata": {},
-            },
+            {"output_type": "display_data", "data": _live_bundle(shown), "metadata": {}},
         )
 
     slider_control.observe(draw, names="value")
@@ -550,6 +547,17 @@ def _live_controls(
     draw()
     controls = [slider_control] if dropdown[0] is None else [menu, slider_control]
     return widgets.VBox([widgets.HBox(controls), output])
+
+
+def _live_bundle(shown: InteractiveFigure) -> dict[str, Any]:
+    """The live figure's output: plotly's mimetype for JupyterLab; on Colab, which has no
+    renderer for it, HTML that loads plotly.js from plotly's CDN (Colab is online anyway)."""
+    if "google.colab" in sys.modules:
+        html = pio.to_html(
+            shown.figure, config=shown.config, include_plotlyjs="cdn", full_html=False
+        )
+        return {"text/html": html, "text/plain": repr(shown)}
+    return {PLOTLY_MIMETYPE: shown.to_json_dict(), "text/plain": repr(shown)}
 
 
 def points_trace(x: torch.Tensor | np.ndarray, name: str | None = None, **kwargs) -> go.Scatter:

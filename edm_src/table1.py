@@ -147,7 +147,8 @@ TABLE1: dict[str, dict[str, Cell]] = {
         "VP": Cell(r"$(M - 1)\, \sigma^{-1}(\sigma)$", lambda s: (VP["M"] - 1) * _vp_sigma_inv(s)),
         "VE": Cell(r"$\ln(\frac12 \sigma)$", lambda s: math.log(0.5 * s)),
         "iDDPM + DDIM": Cell(
-            r"$M - 1 - \arg\min_j |u_j - \sigma|$", lambda s: IDDPM["M"] - 1 - _iddpm_noise_index(s)
+            r"$M - 1 - \arg\min_j \lvert u_j - \sigma \rvert$",
+            lambda s: IDDPM["M"] - 1 - _iddpm_noise_index(s),
         ),
         "EDM": Cell(r"$\frac14 \ln(\sigma)$", lambda s: 0.25 * math.log(s)),
     },

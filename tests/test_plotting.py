@@ -438,6 +438,21 @@ def test_explorable_live_without_dropdown_calls_compute_with_the_value():
     assert _plotted(box)["data"][0]["name"] == "8"
 
 
+def test_explorable_live_on_colab_draws_html_with_plotly_from_its_cdn(monkeypatch):
+    """On Colab (no renderer for plotly's mimetype) the live frame is HTML that loads plotly.js
+    from plotly's CDN and draws the same traces; elsewhere it is plotly's mimetype."""
+    import types
+
+    box = explorable(RecordingFrames(), ("steps", STEPS), live=True)
+    assert set(box.children[1].outputs[0]["data"]) == {PLOTLY_MIMETYPE, "text/plain"}
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    box = explorable(RecordingFrames(), ("steps", STEPS), live=True)
+    data = box.children[1].outputs[0]["data"]
+    assert set(data) == {"text/html", "text/plain"}
+    assert re.search(r'<script[^>]+src="https://cdn\.plot\.ly/plotly-[^"]+\.js"', data["text/html"])
+    assert '"name":"2"' in data["text/html"]
+
+
 def test_book_build_is_detected_from_the_environment(monkeypatch):
     """EDM_BOOK_BUILD set (not "" or "0") selects the precomputed figure; unset selects the widget."""
     compute = RecordingFrames()

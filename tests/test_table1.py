@@ -101,3 +101,13 @@ def test_time_step_cells_match_the_discretizations():
     u = iddpm_u()
     steps = iddpm_sigma_steps(N, EDM["sigma_min"], 81.0)
     assert steps[0] == u[IDDPM["j_0"]]
+
+
+def test_markdown_table_has_one_cell_per_column_in_every_row():
+    """table1_markdown: every row splits into exactly the columns (no `|` inside a formula,
+    which would break the Markdown table into extra cells)."""
+    lines = table1_markdown().splitlines()
+    assert len(lines) == len(TABLE1) + 2
+    for line in lines:
+        assert line.startswith("|") and line.endswith("|")
+        assert line.count("|") == len(COLUMNS) + 2, line
