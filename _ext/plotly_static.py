@@ -11,16 +11,10 @@ the global ``Plotly`` from their inline scripts.  Nothing from the plotly
 package is committed to the repository: the file always matches the installed,
 pinned plotly, and its checksum in the URL busts browser caches on upgrades.
 
-It also marks the build: ``setup`` sets ``EDM_BOOK_BUILD=1`` in the build's
-environment, which the kernels executing the chapters inherit.  There
-``edm_src.plotting.explorable`` precomputes every frame of an interactive
-figure for the static site; a kernel a reader starts (JupyterLab, Binder,
-Colab) lacks the variable and gets live ipywidgets controls instead.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +24,6 @@ from sphinx.config import Config
 from sphinx.errors import ExtensionError
 
 PLOTLY_JS = "plotly.min.js"
-# Read by edm_src.plotting.in_book_build() in the kernels that execute the chapters.
-BOOK_BUILD_ENV = "EDM_BOOK_BUILD"
 
 
 def plotly_js_path() -> Path:
@@ -60,9 +52,6 @@ def _load_on_pages_with_figures(
 
 
 def setup(app: Sphinx) -> dict:
-    # Before any chapter executes: myst-nb and jupyter-cache start their kernels
-    # with a copy of this process's environment.
-    os.environ[BOOK_BUILD_ENV] = "1"
     app.connect("config-inited", _add_static_file)
     app.connect("html-page-context", _load_on_pages_with_figures)
     return {"version": plotly.__version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -329,8 +329,9 @@ def dropdown_slider_figure(
     different values.  Choosing in the dropdown shows that choice's frame and
     slider at slider position ``active[1]`` (clamped to its number of steps):
     plotly.js cannot carry the slider's position across choices without a
-    kernel or custom JavaScript.  ``static`` traces are drawn in every frame,
-    and colours are assigned as in `slider_figure`.
+    kernel or custom JavaScript.  Each entry of the menu reads
+    ``"<dropdown_label>: <choice>"``.  ``static`` traces are drawn in every
+    frame, and colours are assigned as in `slider_figure`.
     """
     if not frames or not all(frames.values()):
         raise ValueError("dropdown_slider_figure needs at least one frame for every choice")
@@ -352,7 +353,9 @@ def dropdown_slider_figure(
         buttons.append(
             dict(
                 method="update",
-                label=str(choice),
+                # The menu's name goes into each entry: a label beside the menu
+                # would need pixels that paper coordinates cannot promise.
+                label=f"{dropdown_label}: {choice}",
                 args=[{"visible": masks[start]}, {"sliders": [sliders[-1]]}],
             )
         )
@@ -374,20 +377,6 @@ def dropdown_slider_figure(
                 pad=dict(l=0, t=0),
             )
         ],
-        annotations=[
-            dict(
-                text=f"{dropdown_label}:",
-                showarrow=False,
-                xref="paper",
-                yref="paper",
-                x=0,
-                xanchor="right",
-                y=1.02,
-                yanchor="bottom",
-                xshift=-6,
-                yshift=4,
-            )
-        ],
         margin=dict(t=70),
     )
     if layout:
@@ -403,7 +392,7 @@ BOOK_BUILD_ENV = "EDM_BOOK_BUILD"
 def in_book_build() -> bool:
     """True in a kernel started by the book's build, False in one a reader started.
 
-    The book's local Sphinx extension (``_ext/plotly_static.py``) sets the
+    The book's local Sphinx extension (``_ext/kernel_env.py``) sets the
     environment variable ``EDM_BOOK_BUILD=1`` when Sphinx loads it, before any
     chapter executes; the kernels that myst-nb and jupyter-cache start inherit
     the build's environment.  A kernel in JupyterLab (``make lab``), Binder or
@@ -452,7 +441,7 @@ def explorable(
 
     ``live=None`` (the default) chooses by where the code runs: the book-build
     path when `in_book_build()` is true (the book's Sphinx extension
-    ``_ext/plotly_static.py`` sets ``EDM_BOOK_BUILD=1`` and the executing kernels
+    ``_ext/kernel_env.py`` sets ``EDM_BOOK_BUILD=1`` and the executing kernels
     inherit it), or when ipywidgets is not installed; the live path otherwise.
     In a chapter, glue the result with ``display=not in_book_build()``, so that a
     live notebook shows the controls and the site shows the glued figure.
@@ -588,13 +577,24 @@ def curve_trace(
 
 
 def points_layout(
-    extent: Extent = (-1.6, 1.6, -1.6, 1.6), size: int = 480, **kwargs
+    extent: Extent = (-1.6, 1.6, -1.6, 1.6),
+    size: int = 480,
+    legend_below_slider: bool = False,
+    **kwargs,
 ) -> dict[str, Any]:
     """Layout for 2-D point clouds: fixed axes over extent = (x_min, x_max, y_min, y_max), equal aspect.
 
-    The ranges stay fixed as a slider switches frames.  ``kwargs`` are added to
-    the layout (e.g. ``title``).
+    The ranges stay fixed as a slider switches frames.  The legend goes above
+    the plot, or with ``legend_below_slider`` under the slider of
+    `slider_figure` / `dropdown_slider_figure` (for long legend entries that
+    would collide with a dropdown menu above the plot).  ``kwargs`` are added
+    to the layout (e.g. ``title``).
     """
+    legend = dict(orientation="h", x=0, y=1.0, yanchor="bottom")
+    margin = dict(l=40, r=20, t=70, b=40)
+    if legend_below_slider:
+        # Below the x tick labels and the slider (about 130 px under the axes).
+        legend, margin = dict(orientation="h", x=0, y=-0.42, yanchor="top"), margin | dict(b=90)
     return (
         dict(
             xaxis=dict(range=list(extent[:2]), constrain="domain", zeroline=False),
@@ -605,10 +605,10 @@ def points_layout(
                 constrain="domain",
                 zeroline=False,
             ),
-            legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"),
+            legend=legend,
             width=size,
             height=size + 110,
-            margin=dict(l=40, r=20, t=70, b=40),
+            margin=margin,
         )
         | kwargs
     )

@@ -9,8 +9,9 @@ request is aborted and reported).  For every page of the site:
 - every image has loaded (natural width > 0);
 - every math element was typeset by MathJax and no raw TeX is left in the text;
 - no cell shows an error, a traceback or stderr;
-- every interactive figure responds: moving its slider, or choosing another
-  entry of its dropdown, changes what is plotted.
+- every interactive figure is laid out cleanly (legend, slider, menu and plot
+  do not overlap or stick out of the figure) and responds: moving its slider,
+  or choosing another entry of its dropdown, changes what is plotted.
 
 A full-page screenshot of each page goes to ``_build/screenshots/``, so that a
 reviewer can look at the site without building it.  Site search is checked
@@ -38,7 +39,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HTML = ROOT / "_build" / "html"
+HTML = Path(os.environ.get("EDM_SITE_DIR", ROOT / "_build" / "html"))
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 30_000
@@ -227,6 +228,43 @@ def _wait_for_change(page, div_id: str, before: str, what: str) -> str | None:
     return None
 
 
+FIGURE_PARTS = """id => {
+  const div = document.getElementById(id);
+  const box = el => { const r = el.getBoundingClientRect();
+                      return {x0: r.left, x1: r.right, y0: r.top, y1: r.bottom}; };
+  const parts = {};
+  // The plot areas (one per subplot: their drag rectangles), the legend, the slider, the
+  // dropdown menu's header and any annotation (such as a label beside the menu).
+  for (const [name, sel] of [["plot", ".draglayer .nsewdrag"], ["legend", "g.legend"],
+                             ["slider", "g.slider-container"], ["menu", "g.updatemenu-header-group"],
+                             ["annotation", "g.annotation"]]) {
+    div.querySelectorAll(sel).forEach((el, i) => {
+      if (el.getBoundingClientRect().width > 0) parts[`${name} ${i + 1}`] = box(el);
+    });
+  }
+  return {div: box(div), parts};
+}"""
+
+
+def figure_layout_problems(page, div_id: str) -> list[str]:
+    """The figure's legend, slider, menu and plot do not overlap, and none sticks out of the figure."""
+    layout = page.evaluate(FIGURE_PARTS, div_id)
+    outer, parts = layout["div"], layout["parts"]
+    problems = []
+    for name, r in parts.items():
+        if r["x0"] < outer["x0"] - 1 or r["x1"] > outer["x1"] + 1:
+            problems.append(f"figure {div_id}: its {name} is cut off at the figure's edge")
+    names = sorted(parts)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            ra, rb = parts[a], parts[b]
+            overlap_x = min(ra["x1"], rb["x1"]) - max(ra["x0"], rb["x0"])
+            overlap_y = min(ra["y1"], rb["y1"]) - max(ra["y0"], rb["y0"])
+            if overlap_x > 2 and overlap_y > 2:
+                problems.append(f"figure {div_id}: its {a} and {b} overlap")
+    return problems
+
+
 def exercise_figure(page, div_id: str) -> list[str]:
     """Move the figure's slider, then pick another dropdown entry, as a reader would."""
     problems = []
@@ -294,6 +332,7 @@ def test_page_in_browser(context, server, page_path):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / _screenshot_name(page_path)), full_page=True)
     for div_id in figures:
+        problems += figure_layout_problems(page, div_id)
         problems += exercise_figure(page, div_id)
     problems += [f"console error: {e}" for e in visit.console_errors]
     problems += [f"failed request: {r}" for r in visit.failed_requests]

@@ -70,6 +70,7 @@ def test_density_1d_columns_are_normalised_to_their_maximum():
 # --- Interactive figures (plotly) --------------------------------------------
 
 import json  # noqa: E402
+import os  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -183,7 +184,7 @@ def test_dropdown_slider_figure_masks_per_choice():
     )
     names = [t.name for t in fig.data]
     (menu,) = fig.layout.updatemenus
-    assert [b.label for b in menu.buttons] == ["Euler", "Heun"] and menu.active == 1
+    assert [b.label for b in menu.buttons] == ["solver: Euler", "solver: Heun"] and menu.active == 1
     for button, (solver, steps) in zip(menu.buttons, frames.items()):
         visible, relayout = button.args
         (slider,) = relayout["sliders"]
@@ -469,21 +470,20 @@ def test_book_build_is_detected_from_the_environment(monkeypatch):
     assert isinstance(explorable(compute, ("steps", STEPS), live=False), InteractiveFigure)
 
 
-def test_book_build_extension_sets_the_variable(monkeypatch):
-    """The book's Sphinx extension sets EDM_BOOK_BUILD=1 at setup, for the kernels it starts."""
+def test_book_build_extension_sets_the_kernels_environment(monkeypatch):
+    """The book's Sphinx extension sets EDM_BOOK_BUILD=1 at setup, for the kernels it starts,
+    and one OpenMP thread unless OMP_NUM_THREADS is already set."""
     monkeypatch.setenv(BOOK_BUILD_ENV, "")  # restored after the test, whatever setup sets
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.syspath_prepend(str(ROOT / "_ext"))
-    import plotly_static
+    import kernel_env
 
-    class App:
-        def connect(self, *args):
-            pass
-
-        def add_js_file(self, *args):
-            pass
-
-    plotly_static.setup(App())
-    assert plotly_static.BOOK_BUILD_ENV == BOOK_BUILD_ENV and in_book_build()
+    kernel_env.setup(None)
+    assert kernel_env.BOOK_BUILD_ENV == BOOK_BUILD_ENV and in_book_build()
+    assert os.environ["OMP_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    kernel_env.setup(None)
+    assert os.environ["OMP_NUM_THREADS"] == "2"
 
 
 def test_explorable_rejects_bad_controls_before_computing():
