@@ -81,31 +81,6 @@ def write_notebook(source: Path, target: Path, repo_url: str, branch: str) -> Pa
     return target
 
 
-def toc_chapters(root: Path = ROOT) -> list[str]:
-    """The documents of _toc.yml that are notebooks (their MyST source has a kernelspec)."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    files: list[str] = []
-
-    def walk(entries: list[dict[str, Any]] | None) -> None:
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections"))
-
-    walk([{"file": toc["root"]}])
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return [f for f in files if "kernelspec:" in _front_matter(root / f"{f}.md")]
-
-
-def _front_matter(path: Path) -> str:
-    if not path.is_file():
-        return ""
-    text = path.read_text(encoding="utf-8")
-    return text.split("---", 2)[1] if text.startswith("---") else ""
-
-
 def _repository(app: Sphinx) -> tuple[str, str]:
     options = app.config.html_theme_options
     return options.get("repository_url", ""), options.get("repository_branch", "main") or "main"
@@ -154,11 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo-url", default=repository.get("url", ""))
     parser.add_argument("--branch", default=repository.get("branch", "main"))
     args = parser.parse_args(argv)
-    for page in toc_chapters():
-        target = write_notebook(
-            ROOT / f"{page}.md", args.out_dir / f"{page}.ipynb", args.repo_url, args.branch
-        )
-        print(target)
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from chapter_times import toc_pages  # the table of contents, read as the budget checks do
+
+    for page in (page for chapter in toc_pages() for page in chapter):
+        if page.executed and page.path.suffix == ".md":
+            target = write_notebook(
+                page.path, args.out_dir / f"{page.entry}.ipynb", args.repo_url, args.branch
+            )
+            print(target)
     return 0
 
 

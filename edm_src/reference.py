@@ -141,6 +141,17 @@ def final_step(
     return x - t * d
 
 
+def _initial_state(
+    net: Net, latents: torch.Tensor, sigma_min: float, sigma_max: float
+) -> tuple[torch.Tensor, float, float]:
+    """Validate the σ range, clamp it to the net's, and scale latents to x(σ_max), float64."""
+    check_sampling_range(sigma_min, sigma_max)
+    check_positive("sigma_min", sigma_min)
+    sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
+    x_max = check_finite("latents", torch.as_tensor(latents)).to(torch.float64) * sigma_max
+    return x_max, sigma_min, sigma_max
+
+
 def reference_samples(
     net: Net,
     latents: torch.Tensor,
@@ -169,12 +180,7 @@ def reference_samples(
     """
     check_choice("schedule", schedule, SCHEDULES)
     check_choice("scaling", scaling, SCALINGS)
-    check_sampling_range(sigma_min, sigma_max)
-    check_positive("sigma_min", sigma_min)
-    sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
-    x_max = (
-        check_finite("latents", torch.as_tensor(latents)).to(torch.float64) * sigma_max
-    )  # [B, ...]
+    x_max, sigma_min, sigma_max = _initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
     x_min, _ = solve_pf_ode(net, x_max, sigma_max, sigma_min, **kw)  # [B, ...]
     return final_step(net, x_min, sigma_min, sigma_max, schedule, scaling, epsilon_s)
 
@@ -198,12 +204,7 @@ def rk45_sampler(
     Returns:
         (samples float64 with the shape of latents, nfe).
     """
-    check_sampling_range(sigma_min, sigma_max)
-    check_positive("sigma_min", sigma_min)
-    sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
-    x_max = (
-        check_finite("latents", torch.as_tensor(latents)).to(torch.float64) * sigma_max
-    )  # [B, ...]
+    x_max, sigma_min, sigma_max = _initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
     x_min, nfe = _integrate(net, x_max, sigma_max, sigma_min, rtol, atol, "RK45", log_sigma=False)
     sigma = torch.tensor(sigma_min, dtype=torch.float64, device=x_min.device)
     return net(x_min, sigma).to(torch.float64), nfe + 1
