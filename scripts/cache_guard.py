@@ -5,7 +5,7 @@ chapter's outputs also depend on `edm_src`, on the pinned requirements and on
 `_config.yml` (the execution settings), so a change to any of these must
 re-execute every chapter.  This script hashes them, compares the hash with the
 one stored next to the cache (`INPUTS_FILE` inside the cache folder) and, when
-they differ or none is stored, deletes the cache.  It then stores the current
+they differ or none is stored, deletes the cache and Sphinx's environment.  It then stores the current
 hash.  It also prunes the cache to the newest record of each chapter, so that
 the cache (which CI saves between runs) does not grow with every edit.  `make
 book` and `make book-strict` run it before every build:
@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path("_build") / ".jupyter_cache"
 INPUTS_FILE = "edm_inputs.sha256"  # stored inside the cache folder
+DOCTREES = ".doctrees"  # Sphinx's environment, beside the cache in _build
 
 
 def input_files(root: Path) -> list[Path]:
@@ -45,6 +46,9 @@ def inputs_hash(root: Path) -> str:
 def guard(root: Path, cache: Path) -> bool:
     """Delete `cache` unless it was built from the current inputs; store their hash.
 
+    With the cache goes Sphinx's environment (``.doctrees`` beside it), so that
+    the next build re-reads, and so re-executes, every page.
+
     Returns True when the cache was deleted.
     """
     current = inputs_hash(root)
@@ -52,6 +56,9 @@ def guard(root: Path, cache: Path) -> bool:
     stale = cache.exists() and (not stamp.is_file() or stamp.read_text().strip() != current)
     if stale:
         shutil.rmtree(cache)
+        # Sphinx's saved environment too: an incremental build re-reads (and so
+        # re-executes) only pages whose source changed, and none did.
+        shutil.rmtree(cache.parent / DOCTREES, ignore_errors=True)
     cache.mkdir(parents=True, exist_ok=True)
     stamp.write_text(current + "\n")
     return stale

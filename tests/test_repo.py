@@ -120,16 +120,24 @@ def cached(root: Path) -> Path:
     ids=["edm_src-edit", "edm_src-new-file", "requirements", "config"],
 )
 def test_cache_guard_drops_the_cache_when_an_input_changes(tmp_path, change):
-    """The guard keeps the execution cache while edm_src/**/*.py, requirements.txt and
-    _config.yml are unchanged (a chapter's edit does not count), and deletes it once one changes."""
+    """The guard keeps the execution cache and Sphinx's environment while edm_src/**/*.py,
+    requirements.txt and _config.yml are unchanged (a chapter's edit does not count), and
+    deletes both once one changes."""
     root = fake_root(tmp_path)
     executed = cached(root)
     (root / "book" / "01.md").write_text("# One, edited\n")
     cached(root)
     assert executed.exists(), "the cache was dropped although its inputs did not change"
+    doctrees = root / "_build" / ".doctrees" / "environment.pickle"
+    doctrees.parent.mkdir(parents=True)
+    doctrees.write_text("")
+    cached(root)
+    assert doctrees.exists(), "Sphinx's environment was dropped although the inputs did not change"
     change(root)
     assert cache_guard.guard(root, root / cache_guard.CACHE) is True
     assert not executed.exists(), "the cache survived a change of its inputs"
+    # Else an incremental build re-reads no page (no source changed) and executes nothing.
+    assert not doctrees.exists(), "Sphinx's environment survived a change of the inputs"
     assert (root / cache_guard.CACHE / cache_guard.INPUTS_FILE).read_text().strip() == (
         cache_guard.inputs_hash(root)
     )
