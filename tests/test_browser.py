@@ -22,6 +22,8 @@ The browser: ``$EDM_CHROMIUM`` if set, else ``chromium`` (Debian's package,
 PATH.  Playwright's own browser downloads are never used.  Without a browser
 the tests fail, with instructions; set ``EDM_SKIP_BROWSER_TESTS=1`` to skip
 them on a machine that has none (never on CI, where they fail regardless).
+``EDM_SITE_DIR`` points the tests at another built site than ``_build/html``
+(to compare an older build, say).
 """
 
 from __future__ import annotations
@@ -228,8 +230,11 @@ def _wait_for_change(page, div_id: str, before: str, what: str) -> str | None:
     return None
 
 
-FIGURE_PARTS = """id => {
+FIGURE_PARTS = """async id => {
   const div = document.getElementById(id);
+  // Settle first: the full-page screenshot resizes the window, and a responsive figure
+  // re-lays itself out after a resize; measuring mid-way once saw a panel past the edge.
+  await Plotly.Plots.resize(div);
   const box = el => { const r = el.getBoundingClientRect();
                       return {x0: r.left, x1: r.right, y0: r.top, y1: r.bottom}; };
   const parts = {};
