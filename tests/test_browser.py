@@ -17,11 +17,15 @@ A full-page screenshot of each page goes to ``_build/screenshots/``, so that a
 reviewer can look at the site without building it.  Site search is checked
 offline too.
 
-The browser: ``$EDM_CHROMIUM`` if set, else ``chromium`` (Debian's package,
-``apt-get install chromium``), ``chromium-browser`` or ``google-chrome`` on the
-PATH.  Playwright's own browser downloads are never used.  Without a browser
-the tests fail, with instructions; set ``EDM_SKIP_BROWSER_TESTS=1`` to skip
-them on a machine that has none (never on CI, where they fail regardless).
+The browser is the one `find_chromium` of scripts/ensure_chromium.py finds:
+``$EDM_CHROMIUM`` if set, else the first of ``chromium`` (Debian's package),
+``chromium-browser``, ``google-chrome`` or ``google-chrome-stable`` on the PATH
+that runs, else Playwright's managed Chromium if it is downloaded.  `make test`
+runs that script first (`make browser`), which installs one when there is none:
+Debian's ``chromium`` with apt-get when run as root, otherwise Playwright's
+download.  Without a browser the tests fail, with instructions; set
+``EDM_SKIP_BROWSER_TESTS=1`` to skip them on a machine that has none (never on
+CI, where they fail regardless).
 ``EDM_SITE_DIR`` points the tests at another built site than ``_build/html``
 (to compare an older build, say).
 """
@@ -32,7 +36,7 @@ import functools
 import http.server
 import os
 import re
-import shutil
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,20 +45,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from ensure_chromium import NO_CHROMIUM, find_chromium  # noqa: E402  (what `make browser` found)
+
 HTML = Path(os.environ.get("EDM_SITE_DIR", ROOT / "_build" / "html"))
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 30_000
-
-
-def find_chromium() -> str | None:
-    """The Chromium (or Chrome) executable to drive, or None."""
-    if os.environ.get("EDM_CHROMIUM"):
-        return os.environ["EDM_CHROMIUM"]
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if path := shutil.which(name):
-            return path
-    return None
 
 
 def site_pages() -> list[str]:
@@ -88,13 +86,10 @@ def server() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium from the system (never a Playwright download)."""
-    executable = find_chromium()
-    if executable is None or not Path(executable).exists():
-        message = (
-            "no Chromium found for the browser tests: install it (Debian: `apt-get install "
-            "chromium`) or set EDM_CHROMIUM=/path/to/chromium-or-chrome"
-        )
+    """Headless Chromium: the system's, or Playwright's managed one (`find_chromium`)."""
+    found = find_chromium()
+    if found is None or not Path(found.path).exists():
+        message = f"{NO_CHROMIUM}; `make browser` installs one"
         if os.environ.get("EDM_SKIP_BROWSER_TESTS") == "1" and not os.environ.get("CI"):
             pytest.skip(message)
         pytest.fail(message)
@@ -102,7 +97,7 @@ def browser():
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=BROWSER_ARGS
+            executable_path=found.path, headless=True, args=BROWSER_ARGS
         )
         yield chromium
         chromium.close()
