@@ -18,10 +18,18 @@ import math
 
 import torch
 
-from ._validation import check_integer, check_positive
+from ._net import Net, check_net, net_output, net_round_sigma, net_sigma_range
+from ._validation import (
+    check_integer,
+    check_positive,
+    check_real,
+    check_seed,
+    check_sequence,
+    check_sigma_tensor,
+    check_tensor,
+)
 from .data import load_digits, toy_mixture
 from .denoisers import EmpiricalDenoiser, GaussianMixture
-from .samplers import Net, net_round_sigma
 
 SIGMA_DATA = 0.5  # EDM's σ_data (Sec. 5): images in [−1, 1]
 
@@ -62,7 +70,7 @@ def low_dim_mixture(
     std = check_positive("std", std)
     if std >= SIGMA_DATA:
         raise ValueError(f"std must be smaller than sigma_data = {SIGMA_DATA}, got {std}")
-    g = torch.Generator().manual_seed(int(seed))
+    g = torch.Generator().manual_seed(check_seed("seed", seed))
     u = (
         2 * math.pi * torch.rand(num_components, intrinsic_dim, generator=g, dtype=torch.float64)
     )  # [K, d]
@@ -121,46 +129,51 @@ class ImperfectDenoiser:
         seed: int = 0,
         sigma_data: float = SIGMA_DATA,
     ):
-        for name, value in [("delta", delta), ("bias", bias)]:
-            if not math.isfinite(float(value)):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
-        if not float(sigma_delta) > 0:  # ∞ allowed: constant δ
-            raise ValueError(
-                f"sigma_delta must be > 0 (inf for a constant delta), got {sigma_delta!r}"
-            )
-        lo, hi = (check_positive("bias_sigma", v) for v in bias_sigma)
+        self.net = check_net(net)
+        self.delta, self.bias = check_real("delta", delta), check_real("bias", bias)
+        # ∞ is allowed: a constant δ
+        self.sigma_delta = check_real(
+            "sigma_delta", sigma_delta, low=0.0, low_open=True, allow_inf=True
+        )
+        interval = check_sequence("bias_sigma", bias_sigma)
+        if len(interval) != 2:
+            raise ValueError(f"bias_sigma must be an interval (lo, hi), got {bias_sigma!r}")
+        lo, hi = (check_positive("bias_sigma", v) for v in interval)
         if not lo < hi:
             raise ValueError(
                 f"bias_sigma must be an interval (lo, hi) with lo < hi, got {bias_sigma!r}"
             )
-        self.net = net
-        self.delta, self.sigma_delta, self.bias = float(delta), float(sigma_delta), float(bias)
-        self.bias_sigma, self.seed = (lo, hi), int(seed)
+        self.bias_sigma, self.seed = (lo, hi), check_seed("seed", seed)
         self.sigma_data = check_positive("sigma_data", sigma_data)
         self._fields: dict[tuple[int, str], tuple[torch.Tensor, torch.Tensor]] = {}
 
     # ------------------------------------------------------- net protocol
     @property
     def sigma_min(self) -> float:
-        return float(getattr(self.net, "sigma_min", 0.0))
+        return net_sigma_range(self.net)[0]
 
     @property
     def sigma_max(self) -> float:
-        return float(getattr(self.net, "sigma_max", math.inf))
+        return net_sigma_range(self.net)[1]
+
+    @property
+    def dim(self) -> int | None:
+        """The wrapped net's data dimension, if it declares one."""
+        return getattr(self.net, "dim", None)
 
     def round_sigma(self, sigma: torch.Tensor) -> torch.Tensor:
         """The wrapped net's round_sigma (identity when it has none)."""
-        return net_round_sigma(self.net, torch.as_tensor(sigma, dtype=torch.float64))
+        return net_round_sigma(self.net, check_sigma_tensor(sigma).to(torch.float64))
 
     # ------------------------------------------------------- the error
     def delta_of_sigma(self, sigma: torch.Tensor | float) -> torch.Tensor:
         """δ(σ) = delta / (1 + (σ/sigma_delta)²), float64 with σ's shape."""
-        sigma = torch.as_tensor(sigma, dtype=torch.float64)
+        sigma = check_sigma_tensor(sigma).to(torch.float64)
         return self.delta / (1 + (sigma / self.sigma_delta) ** 2)
 
     def bias_window(self, sigma: torch.Tensor | float) -> torch.Tensor:
         """w(σ) = logistic(4 ln(σ/lo)) · logistic(4 ln(hi/σ)): ≈ 1 inside bias_sigma, ≈ 0 outside."""
-        log_sigma = torch.as_tensor(sigma, dtype=torch.float64).clamp(min=1e-300).log()
+        log_sigma = check_sigma_tensor(sigma).to(torch.float64).clamp(min=1e-300).log()
         lo, hi = self.bias_sigma
         return torch.sigmoid(4 * (log_sigma - math.log(lo))) * torch.sigmoid(
             4 * (math.log(hi) - log_sigma)
@@ -168,8 +181,8 @@ class ImperfectDenoiser:
 
     def field(self, x: torch.Tensor) -> torch.Tensor:
         """g(x) = tanh(A x + b) for x [B, ...] (A [D, D], b [D] fixed by seed and D), float64 [B, ...]."""
-        x = torch.as_tensor(x)
-        D = x[0].numel()
+        x = check_tensor("x", x, min_ndim=1)
+        D = math.prod(x.shape[1:])
         key = (D, str(x.device))
         if key not in self._fields:
             g = torch.Generator().manual_seed(self.seed)
@@ -185,11 +198,12 @@ class ImperfectDenoiser:
         self, x: torch.Tensor, sigma: torch.Tensor | float, class_labels=None
     ) -> torch.Tensor:
         """D̃(x; σ) = D + δ(σ)(D − x) + bias · w(σ) c_out(σ) g(x)."""
-        x = torch.as_tensor(x)
-        dtype = x.dtype if x.dtype.is_floating_point else torch.float64
-        denoised = torch.as_tensor(self.net(x, sigma, class_labels)).to(torch.float64)  # [B, ...]
+        x = check_tensor("x", x, min_ndim=1, float_dtype=torch.float64)
+        dtype = x.dtype
+        sigma = check_sigma_tensor(sigma, batch=len(x), ndim=x.ndim)
+        denoised = net_output(self.net(x, sigma, class_labels), x)  # [B, ...], float64
         x64 = x.to(torch.float64)
-        sigma = torch.as_tensor(sigma, dtype=torch.float64).to(x.device)
+        sigma = sigma.to(device=x.device, dtype=torch.float64)
         sigma = sigma.reshape((-1,) + (1,) * (x.ndim - 1))  # [1 or B, 1, ...]
         out = denoised + self.delta_of_sigma(sigma) * (denoised - x64)
         if self.bias != 0:

@@ -18,17 +18,36 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from .reference import final_step, solve_pf_ode
-from .samplers import Net, ablation_sampler, net_clamp_range, run_counted
+from ._validation import (
+    check_callable,
+    check_choice,
+    check_forwarded,
+    check_num_steps,
+    check_positive,
+    check_real,
+    check_sequence,
+    check_tensor,
+    check_unit_interval,
+)
+from .reference import check_solve_settings, final_step, initial_state, solve_pf_ode
+from .samplers import Net, ablation_sampler, run_counted
+from .schedules import SCALINGS, SCHEDULES
 
 
 def per_sample_error(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """RMS error of each sample against its reference, shape [B] (float64).
 
+    `x` and `reference` must have the same shape [B, ...] (no broadcasting).
     Its median over the batch is robust to the few samples that a coarse
     sampler sends to a different mixture component, which dominate a plain RMS.
     """
-    diff = torch.as_tensor(x, dtype=torch.float64) - torch.as_tensor(reference, dtype=torch.float64)
+    x = check_tensor("x", x, float_dtype=torch.float64).to(torch.float64)
+    reference = check_tensor("reference", reference, float_dtype=torch.float64)
+    if reference.shape != x.shape:
+        raise ValueError(
+            f"reference must have the shape of x {tuple(x.shape)}, got {tuple(reference.shape)}"
+        )
+    diff = x - reference.to(x)
     return diff.reshape(len(diff), -1).pow(2).mean(dim=1).sqrt()  # [B]
 
 
@@ -47,8 +66,18 @@ def converged_references(
     only the sampler's last Euler step to σ = 0 differs.  `last_steps` maps a
     name to the (schedule, scaling) of that last step.  Returns name → samples.
     """
-    sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
-    x_max = torch.as_tensor(latents, dtype=torch.float64) * sigma_max  # [B, ...]
+    if not isinstance(last_steps, Mapping) or not last_steps:
+        raise ValueError("last_steps must be a non-empty mapping name → (schedule, scaling)")
+    for name, step in last_steps.items():
+        if not (isinstance(step, (tuple, list)) and len(step) == 2):
+            raise ValueError(
+                f"last_steps[{name!r}] must be a pair (schedule, scaling), got {step!r}"
+            )
+        check_choice(f"last_steps[{name!r}] schedule", step[0], SCHEDULES)
+        check_choice(f"last_steps[{name!r}] scaling", step[1], SCALINGS)
+    rtol, _, _ = check_solve_settings(rtol, rtol, "DOP853")
+    epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
+    x_max, sigma_min, sigma_max = initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
     x_min, _ = solve_pf_ode(net, x_max, sigma_max, sigma_min, rtol=rtol, atol=rtol)  # [B, ...]
     return {
         name: final_step(net, x_min, sigma_min, sigma_max, schedule, scaling, epsilon_s)
@@ -73,6 +102,17 @@ def nfe_sweep(
     median (for a mixture: samples that landed on another component); and
     `metric` (NaN without one).
     """
+    num_steps = [check_num_steps(N) for N in check_sequence("num_steps", num_steps, min_length=1)]
+    check_callable("metric", metric, allow_none=True)
+    check_callable("sampler", sampler)
+    check_forwarded("the sampler", sampler, sampler_kwargs)
+    latents = check_tensor("latents", latents)
+    reference = check_tensor("reference", reference)
+    if reference.shape != latents.shape:
+        raise ValueError(
+            f"reference must have the shape of latents {tuple(latents.shape)}, "
+            f"got {tuple(reference.shape)}"
+        )
     rows = []
     for N in num_steps:
         x, nfe = run_counted(sampler, net, latents, num_steps=N, **sampler_kwargs)
@@ -91,13 +131,30 @@ def nfe_sweep(
     return {key: np.array(values) for key, values in zip(keys, zip(*rows))}
 
 
+def _paired(
+    name_a: str, a: Sequence[float], name_b: str, b: Sequence[float]
+) -> tuple[list[float], list[float]]:
+    """Two equally long, non-empty sequences of finite numbers, as lists of floats."""
+    a = [check_real(name_a, v) for v in check_sequence(name_a, a, min_length=1)]
+    b = [check_real(name_b, v) for v in check_sequence(name_b, b, min_length=1)]
+    if len(a) != len(b):
+        raise ValueError(
+            f"{name_b} must have as many entries as {name_a} ({len(a)}), got {len(b)}"
+        )
+    return a, b
+
+
 def lowest_nfe_within(
     nfe: Sequence[float], values: Sequence[float], best: float, tolerance: float = 0.03
 ) -> float:
     """The paper's Figure 2 marker: the lowest NFE whose value is within `tolerance` of `best`.
 
     `values` are "lower is better" (FID there, a distance here); NaN if none qualifies.
+    `nfe` and `values` must have the same length.
     """
+    nfe, values = _paired("nfe", nfe, "values", values)
+    best = check_positive("best", best, allow_zero=True)
+    tolerance = check_positive("tolerance", tolerance, allow_zero=True)
     ok = [n for n, v in zip(nfe, values) if v <= best * (1 + tolerance)]
     return float(min(ok)) if ok else math.nan
 
@@ -106,8 +163,13 @@ def nfe_to_match(nfe: Sequence[float], errors: Sequence[float], target: float) -
     """NFE at which an error curve reaches `target`, interpolating log error against log NFE.
 
     The curve is read in order of increasing NFE; returns the first crossing,
-    NaN if the curve never gets down to `target`.
+    NaN if the curve never gets down to `target`.  NFE and errors must be > 0
+    (they are read on log axes), `target` too.
     """
+    nfe, errors = _paired("nfe", nfe, "errors", errors)
+    target = check_positive("target", target)
+    if min(nfe) <= 0 or min(errors) <= 0:
+        raise ValueError("nfe and errors must be > 0: the curve is interpolated on log axes")
     order = np.argsort(nfe)
     nfe_sorted = np.asarray(nfe, dtype=float)[order]
     n, e = np.log(nfe_sorted), np.log(np.asarray(errors, dtype=float)[order])

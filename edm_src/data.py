@@ -12,7 +12,14 @@ import math
 
 import torch
 
-from ._validation import check_choice, check_positive
+from ._validation import (
+    check_choice,
+    check_dtype,
+    check_integer,
+    check_keywords,
+    check_positive,
+    check_seed,
+)
 from .denoisers import GaussianMixture
 
 
@@ -20,10 +27,12 @@ def load_digits(dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """scikit-learn's 1,797 handwritten 8×8 digits scaled to [−1, 1], shape [1797, 1, 8, 8].
 
     The raw pixels are integers 0…16; we map them linearly to [−1, 1], the
-    range the paper's image models use.
+    range the paper's image models use.  `dtype` must be a floating-point dtype
+    (an integer dtype would round the 17 grey levels to −1, 0 and 1).
     """
     from sklearn.datasets import load_digits as _sk_load_digits
 
+    dtype = check_dtype("dtype", dtype)
     pixels = torch.as_tensor(_sk_load_digits().images, dtype=torch.float64)  # [1797, 8, 8]
     return (pixels / 8.0 - 1.0).unsqueeze(1).to(dtype)  # [1797, 1, 8, 8]
 
@@ -36,6 +45,8 @@ def load_digit_labels() -> torch.Tensor:
 
 
 TOY_MIXTURES = ("ring", "grid", "two_blobs", "line_1d")
+#: The keyword arguments each toy mixture takes besides `std`.
+TOY_MIXTURE_KEYWORDS = {"ring": ("K", "radius"), "grid": ("side",), "two_blobs": (), "line_1d": ()}
 
 
 def toy_mixture(name: str, std: float = 0.05, **kwargs) -> GaussianMixture:
@@ -51,16 +62,19 @@ def toy_mixture(name: str, std: float = 0.05, **kwargs) -> GaussianMixture:
     Args:
         name: one of `TOY_MIXTURES`.
         std: the components' standard deviation (> 0).
+        kwargs: only those of `TOY_MIXTURE_KEYWORDS[name]`; any other is an error.
     """
     check_choice("name", name, TOY_MIXTURES)
+    check_keywords(f"toy_mixture({name!r})", kwargs, TOY_MIXTURE_KEYWORDS[name])
     std = check_positive("std", std)
     if name == "ring":
-        K, radius = int(kwargs.get("K", 8)), float(kwargs.get("radius", 1.0))
+        K = check_integer("K", kwargs.get("K", 8), 1)
+        radius = check_positive("radius", kwargs.get("radius", 1.0))
         angle = 2 * math.pi * torch.arange(K, dtype=torch.float64) / K  # [K]
         means = radius * torch.stack([angle.cos(), angle.sin()], dim=1)  # [K, 2]
         return GaussianMixture(means, torch.full((K,), std, dtype=torch.float64), torch.ones(K))
     if name == "grid":
-        side = int(kwargs.get("side", 5))
+        side = check_integer("side", kwargs.get("side", 5), 1)
         ticks = torch.linspace(-1, 1, side, dtype=torch.float64)  # [side]
         means = torch.cartesian_prod(ticks, ticks)  # [side², 2]
         return GaussianMixture(
@@ -89,18 +103,18 @@ def toy_samples(name: str, n: int = 1000, noise: float = 0.03, seed: int = 0) ->
     Gaussian jitter added to each point.
     """
     check_choice("name", name, TOY_SAMPLES)
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    check_positive("noise", noise, allow_zero=True)
+    n = check_integer("n", n, 1)
+    noise = check_positive("noise", noise, allow_zero=True)
+    seed = check_seed("seed", seed)
     g = torch.Generator().manual_seed(seed)
     if name == "moons":
         from sklearn.datasets import make_moons
 
-        points, _ = make_moons(n_samples=int(n), noise=0.0, random_state=seed)
+        points, _ = make_moons(n_samples=n, noise=0.0, random_state=seed % 2**32)
         x = torch.as_tensor(points, dtype=torch.float64)  # [n, 2], in [-1, 2] × [-0.5, 1]
         x = (x - torch.tensor([0.5, 0.25], dtype=torch.float64)) / 1.5
     else:
-        r = torch.rand(int(n), generator=g, dtype=torch.float64)  # [n], position along the arm
+        r = torch.rand(n, generator=g, dtype=torch.float64)  # [n], position along the arm
         angle = 4 * math.pi * r
         x = 0.9 * r[:, None] * torch.stack([angle.cos(), angle.sin()], dim=1)  # [n, 2]
     return x + noise * torch.randn(x.shape, generator=g, dtype=torch.float64)

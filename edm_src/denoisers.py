@@ -21,7 +21,13 @@ import math
 
 import torch
 
-from ._validation import check_finite, check_sigma_tensor
+from ._validation import (
+    check_generator,
+    check_integer,
+    check_positive,
+    check_sigma_tensor,
+    check_tensor,
+)
 
 
 def _output_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -37,21 +43,36 @@ class GaussianMixture:
         stds: component standard deviations s_k >= 0, shape [K] (0 is a point mass).
         weights: mixture weights w_k >= 0, shape [K]; normalised to sum to one.
 
-    Inputs `x` may have any shape [B, ...] whose trailing dimensions hold D
-    numbers (points [B, D] or images [B, C, H, W] with C·H·W = D); outputs keep
-    the shape and dtype of `x`.  `sigma` is a scalar or has shape [B].
+    Every tensor of the mixture lives on the device of `means` (`to(device)`
+    makes a copy elsewhere).  Inputs `x` must be on that device and may have any
+    shape [B, ...] whose trailing dimensions hold D numbers (points [B, D] or
+    images [B, C, H, W] with C·H·W = D); B = 0 gives an empty result.  Outputs
+    keep the shape and floating dtype of `x`.  `sigma` is a scalar or has shape
+    [B] (or [B, 1, …, 1]), finite and ≥ 0.
+
+    Cost.  One evaluation of D is one matrix product for the responsibilities
+    and one for the weighted average of the means, plus a softmax over [B, K]:
+    the squared distances ‖x − μ_k‖² = ‖x‖² − 2 x·μ_k + ‖μ_k‖² are never formed
+    as a [B, K, D] array, and ‖x‖² drops out of the softmax when all s_k are equal.
+    Stability.  Everything is scaled by 1/(s_k² + σ²) before it is summed, so
+    σ up to the float64 limit gives the right limits (D → E[y] as σ → ∞) rather
+    than inf/inf.
     """
 
     sigma_min = 0.0
     sigma_max = float("inf")
 
     def __init__(self, means: torch.Tensor, stds: torch.Tensor, weights: torch.Tensor):
-        means = torch.as_tensor(means, dtype=torch.float64)
-        stds = torch.as_tensor(stds, dtype=torch.float64)
-        weights = torch.as_tensor(weights, dtype=torch.float64)
-        if means.ndim != 2:
-            raise ValueError(f"means must have shape [K, D], got shape {tuple(means.shape)}")
-        K = means.shape[0]
+        means = check_tensor("means", means, min_ndim=2, max_ndim=2, float_dtype=torch.float64)
+        means = means.to(torch.float64)
+        K, D = means.shape
+        if K < 1 or D < 1:
+            raise ValueError(
+                f"means must have shape [K, D] with K, D >= 1, got {tuple(means.shape)}"
+            )
+        device = means.device
+        stds = check_tensor("stds", stds, min_ndim=0, float_dtype=torch.float64)
+        weights = check_tensor("weights", weights, min_ndim=0, float_dtype=torch.float64)
         if stds.shape != (K,):
             raise ValueError(
                 f"stds must have shape [K] = [{K}] to match means, got {tuple(stds.shape)}"
@@ -60,17 +81,40 @@ class GaussianMixture:
             raise ValueError(
                 f"weights must have shape [K] = [{K}] to match means, got {tuple(weights.shape)}"
             )
-        check_finite("means", means)
-        if not torch.isfinite(stds).all() or (stds < 0).any():
+        if (stds < 0).any():
             raise ValueError("stds must be finite and >= 0")
-        if not torch.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+        if (weights < 0).any() or weights.sum() <= 0:
             raise ValueError("weights must be finite, >= 0 and not all zero")
         self.means = means  # [K, D]
-        self.stds = stds  # [K]
+        self.stds = stds.to(device=device, dtype=torch.float64)  # [K]
+        weights = weights.to(device=device, dtype=torch.float64)
         self.weights = weights / weights.sum()  # [K]
         self.log_weights = torch.log(self.weights)  # [K] (-inf for empty components)
+        self.batch_size: int | None = None  # evaluate at most this many queries at once
+        # What every evaluation needs, computed once; components of weight 0 take no part.
+        active = self.weights > 0
+        self._means = means[active]  # [K', D]
+        self._stds = self.stds[active]  # [K']
+        self._log_weights = self.log_weights[active]  # [K']
+        self._sq_norms = self._means.square().sum(1)  # [K'], ‖μ_k‖²
+        self._equal_stds = bool((self._stds == self._stds[0]).all())
+        self._s2 = float(self._stds[0]) ** 2  # s² when all s_k are equal
+        self._uniform = bool((self._log_weights == self._log_weights[0]).all())
+        # [μ_k, ‖μ_k‖²]ᵀ [D + 1, K'] for the logits' product, and [μ_k, 1] [K', D + 1] so that
+        # one product gives both Σ_k e_k μ_k and Σ_k e_k (the softmax's normaliser).
+        self._means_sq_T = torch.cat([self._means, self._sq_norms[:, None]], dim=1).T.contiguous()
+        self._means_one = torch.cat([self._means, torch.ones_like(self._sq_norms)[:, None]], dim=1)
+
+    def to(self, device: torch.device | str) -> GaussianMixture:
+        """A copy of the mixture with every tensor on `device`."""
+        return GaussianMixture(self.means.to(device), self.stds.to(device), self.weights.to(device))
 
     # ------------------------------------------------------------------ shape
+    @property
+    def device(self) -> torch.device:
+        """The device every tensor of the mixture lives on."""
+        return self.means.device
+
     @property
     def dim(self) -> int:
         """The data dimension D."""
@@ -85,7 +129,8 @@ class GaussianMixture:
     def covariance(self) -> torch.Tensor:
         """Exact covariance of p_data, Σ_k w_k (s_k² I + μ_k μ_kᵀ) − E[y]E[y]ᵀ, shape [D, D]."""
         second = (self.means.T * self.weights) @ self.means  # [D, D]
-        second = second + torch.eye(self.dim, dtype=torch.float64) * (self.weights @ self.stds**2)
+        eye = torch.eye(self.dim, dtype=torch.float64, device=self.device)
+        second = second + eye * (self.weights @ self.stds**2)
         return second - torch.outer(self.mean, self.mean)
 
     @property
@@ -93,38 +138,77 @@ class GaussianMixture:
         """Per-coordinate standard deviation of the data, sqrt(tr Cov / D) (Sec. 5's σ_data)."""
         return math.sqrt(float(torch.trace(self.covariance)) / self.dim)
 
-    def _flatten(self, x: torch.Tensor, sigma) -> tuple[torch.Tensor, torch.Tensor]:
-        """x → [B, D] float64 and sigma → [B, 1] float64, with validation."""
-        x = torch.as_tensor(x)
-        if x.ndim < 1 or x[0].numel() != self.dim:
+    def _flatten(
+        self, x: torch.Tensor, sigma, *, positive: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Validate; return (x as a tensor, x as [B, D] float64, sigma as [B or 1, 1] float64)."""
+        x = check_tensor("x", x, min_ndim=1, float_dtype=torch.float64)
+        if math.prod(x.shape[1:]) != self.dim:
             raise ValueError(
                 f"x must have shape [B, ...] with {self.dim} numbers per sample, "
                 f"got shape {tuple(x.shape)}"
             )
-        B = x.shape[0]
-        sigma = check_sigma_tensor(sigma).to(device=x.device, dtype=torch.float64)
-        if sigma.numel() not in (1, B):
+        if x.device != self.device:
             raise ValueError(
-                f"sigma must be a scalar or have shape [B] = [{B}], got {tuple(sigma.shape)}"
+                f"x must be on the mixture's device {self.device} (see `to`), got {x.device}"
             )
-        sigma = sigma.reshape(-1, 1).expand(B, 1)  # [B, 1]
-        return x.reshape(B, self.dim).to(torch.float64), sigma
+        B = x.shape[0]
+        sigma = check_sigma_tensor(sigma, batch=B, ndim=x.ndim, positive=positive)
+        sigma = sigma.to(device=x.device, dtype=torch.float64).reshape(-1, 1)  # [B or 1, 1]
+        return x, x.reshape(B, self.dim).to(torch.float64), sigma
 
-    def _posterior(self, x: torch.Tensor, sigma: torch.Tensor):
-        """Log-density terms and responsibilities r_k(x; σ) of the mollified mixture.
+    def _log_terms(self, x: torch.Tensor, sigma: torch.Tensor, *, exact: bool) -> torch.Tensor:
+        """log w_k + log N(x; μ_k, (s_k² + σ²) I), up to terms shared by all k unless `exact`; [B, K'].
 
-        Returns (log_terms [B, K], var [B, K]) where
-        log_terms_k = log w_k + log N(x; μ_k, (s_k² + σ²) I).
+        x [B, D], sigma [B or 1, 1].  With equal s_k (and not `exact`) the terms shared
+        by every component, −½‖x‖²/v − (D/2) ln(2πv), are left out: they cancel in the
+        responsibilities, and one matrix product gives the rest:
+        [x/v, −1/(2v)] · [μ_k, ‖μ_k‖²] = (x·μ_k − ½‖μ_k‖²)/v.
         """
-        means, stds = self.means.to(x.device), self.stds.to(x.device)
-        var = stds**2 + sigma**2  # [B, K]
-        sq_dist = torch.cdist(x, means).square()  # [B, K]
-        log_terms = (
-            self.log_weights.to(x.device)
-            - 0.5 * sq_dist / var
-            - 0.5 * self.dim * torch.log(2 * math.pi * var)
-        )  # [B, K]
-        return log_terms, var
+        if self._equal_stds and not exact:
+            return self._equal_std_log_terms(x, 1 / (self._stds[0] ** 2 + sigma**2))
+        # General case: each component has its own v_k = s_k² + σ², scaled by 1/√v_k first
+        # so that nothing overflows for huge σ or x.
+        inv_sd = 1 / torch.hypot(self._stds, sigma)  # [B or 1, K']
+        x_norm = torch.linalg.vector_norm(x, dim=1, keepdim=True)  # [B, 1]
+        cross = (x @ self._means.T) * inv_sd * inv_sd  # [B, K'], x·μ_k / v_k
+        sq_dist = (x_norm * inv_sd) ** 2 - 2 * cross + self._sq_norms * inv_sd**2  # ‖x − μ_k‖²/v_k
+        log_terms = self._log_weights - 0.5 * sq_dist.clamp(min=0) + self.dim * inv_sd.log()
+        return log_terms - 0.5 * self.dim * math.log(2 * math.pi)  # [B, K']
+
+    def _equal_std_log_terms(self, x: torch.Tensor, inv_var: torch.Tensor | float) -> torch.Tensor:
+        """(x·μ_k − ½‖μ_k‖²)/v + log w_k for equal s_k, v = s² + σ² (`inv_var` = 1/v: a float or
+        [B, 1]; 0 where σ² overflows, the σ → ∞ limit), as one product [x/v, −1/(2v)] · [μ_k, ‖μ_k‖²]."""
+        if isinstance(inv_var, float):  # one σ: a single BLAS call, v⁻¹ x μᵀ − ½ v⁻¹ ‖μ‖²
+            log_terms = torch.addmm(
+                self._sq_norms, x, self._means_sq_T[:-1], beta=-0.5 * inv_var, alpha=inv_var
+            )
+        else:
+            features = torch.cat([x * inv_var, (-0.5 * inv_var).expand(len(x), 1)], dim=1)
+            log_terms = features @ self._means_sq_T  # [B, K']
+        return log_terms if self._uniform else log_terms.add_(self._log_weights)
+
+    @staticmethod
+    def _unnormalised(log_terms: torch.Tensor) -> torch.Tensor:
+        """exp(log_terms − max_k log_terms) [B, K']: the responsibilities up to their row sums.
+
+        In place on `log_terms` (a fresh product): a [B, K'] array as large as the digits'
+        is megabytes, and every new one costs page faults as well as a pass over memory.
+        """
+        return log_terms.sub_(log_terms.amax(dim=1, keepdim=True).detach()).exp_()
+
+    def _posterior_mean(self, x: torch.Tensor, inv_var: torch.Tensor | float) -> torch.Tensor:
+        """Σ_k r_k μ_k for x [B, D] (equal s_k): one product gives Σ e_k μ_k and Σ e_k at once."""
+        log_terms = self._equal_std_log_terms(x, inv_var)  # [B, K']
+        weighted = self._unnormalised(log_terms) @ self._means_one  # [B, D + 1]
+        return weighted[:, :-1] / weighted[:, -1:]  # [B, D]
+
+    def _chunks(self, x: torch.Tensor, sigma: torch.Tensor):
+        """(x, sigma) in chunks of at most `batch_size` queries (all at once if None)."""
+        if self.batch_size is None or len(x) <= self.batch_size:
+            return [(x, sigma)]
+        sigmas = sigma.expand(len(x), 1).split(self.batch_size)
+        return list(zip(x.split(self.batch_size), sigmas))
 
     # ----------------------------------------------------------- the maths
     def __call__(self, x: torch.Tensor, sigma, class_labels=None) -> torch.Tensor:
@@ -134,43 +218,77 @@ class GaussianMixture:
         these with the responsibilities r_k ∝ w_k N(x; μ_k, (s_k² + σ²) I).
         At σ = 0 there is no noise to remove and D(x; 0) = x.
         """
-        x = torch.as_tensor(x)
-        shape, dtype = x.shape, x.dtype
-        x, sigma = self._flatten(x, sigma)  # [B, D], [B, 1]
-        noiseless = sigma == 0  # [B, 1]
-        log_terms, var = self._posterior(x, torch.where(noiseless, 1.0, sigma))  # [B, K]
-        r = torch.softmax(log_terms, dim=1)  # [B, K] responsibilities
-        shrink = self.stds.to(x.device) ** 2 / var  # [B, K] = s_k²/(s_k² + σ²)
-        means = self.means.to(x.device)
-        # Σ_k r_k [μ_k + shrink_k (x − μ_k)] = Σ r_k (1 − shrink_k) μ_k + (Σ r_k shrink_k) x
-        D = (r * (1 - shrink)) @ means + (r * shrink).sum(1, keepdim=True) * x  # [B, D]
-        D = torch.where(noiseless, x, D)
-        return D.reshape(shape).to(_output_dtype(dtype))
+        x, x_flat, sigma = self._flatten(x, sigma)  # [B, ...], [B, D], [B or 1, 1]
+        parts = [self._denoise(x_b, sigma_b) for x_b, sigma_b in self._chunks(x_flat, sigma)]
+        D = parts[0] if len(parts) == 1 else torch.cat(parts)  # [B, D]
+        return D.reshape(x.shape).to(_output_dtype(x.dtype))
+
+    def _denoise(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """D(x; σ) for x [B, D] float64, sigma [B or 1, 1]."""
+        if self._equal_stds and sigma.numel() == 1:  # one σ for the batch: Python-float scalars
+            sigma = float(sigma)
+            if sigma == 0:  # no noise to remove
+                return x.clone()
+            s2 = self._s2
+            inv_var = 1 / (s2 + sigma * sigma)  # 0 once σ² overflows: the σ → ∞ limit
+            D = self._posterior_mean(x, inv_var)  # [B, D]
+            # Σ_k r_k [μ_k + shrink (x − μ_k)] = Σ r_k μ_k + shrink (x − Σ r_k μ_k), shrink = s²/v.
+            return torch.lerp(D, x, s2 * inv_var) if s2 > 0 else D
+        noiseless = sigma == 0  # [B or 1, 1]
+        sigma_safe = torch.where(noiseless, 1.0, sigma)  # σ = 0 rows are replaced by x below
+        shrink = self._stds**2 / (self._stds**2 + sigma_safe**2)  # [B or 1, K'], s_k²/(s_k² + σ²)
+        if self._equal_stds:
+            D = self._posterior_mean(x, 1 / (self._s2 + sigma_safe**2))  # [B, D]
+            D = torch.lerp(D, x, shrink[:, :1].expand_as(D)) if self._s2 > 0 else D
+        else:
+            r = torch.softmax(self._log_terms(x, sigma_safe, exact=False), dim=1)  # [B, K']
+            D = (r * (1 - shrink)) @ self._means + (r * shrink).sum(1, keepdim=True) * x  # [B, D]
+        return torch.where(noiseless, x, D)
+
+    def _check_point_masses(self, sigma: torch.Tensor, what: str) -> None:
+        """A mixture with point masses (s_k = 0) has no density, and no score, at σ = 0."""
+        if bool((self._stds == 0).any()) and bool((sigma == 0).any()):
+            raise ValueError(
+                f"sigma must be > 0 for the {what} of a mixture with point masses (stds = 0): "
+                f"p(x; 0) is then not a density"
+            )
 
     def score(self, x: torch.Tensor, sigma) -> torch.Tensor:
         """∇ₓ log p(x; σ) = Σ_k r_k (μ_k − x)/(s_k² + σ²), which equals (D − x)/σ² (Eq. 3)."""
-        x = torch.as_tensor(x)
-        shape, dtype = x.shape, x.dtype
-        x, sigma = self._flatten(x, sigma)
-        log_terms, var = self._posterior(x, sigma)
-        r = torch.softmax(log_terms, dim=1)  # [B, K]
-        means = self.means.to(x.device)
-        score = (r / var) @ means - (r / var).sum(1, keepdim=True) * x  # [B, D]
-        return score.reshape(shape).to(_output_dtype(dtype))
+        x, x_flat, sigma = self._flatten(x, sigma)  # [B, ...], [B, D], [B or 1, 1]
+        self._check_point_masses(sigma, "score")
+        if self._equal_stds:  # Σ_k r_k (μ_k − x)/v = (Σ_k r_k μ_k − x)/v
+            inv_var = 1 / (self._s2 + sigma**2)  # [B or 1, 1]
+            score = (self._posterior_mean(x_flat, inv_var) - x_flat) * inv_var
+        else:
+            r = torch.softmax(self._log_terms(x_flat, sigma, exact=False), dim=1)  # [B, K']
+            inv_var = 1 / (self._stds**2 + sigma**2)  # [B or 1, K']
+            score = (r * inv_var) @ self._means - (r * inv_var).sum(1, keepdim=True) * x_flat
+        return score.reshape(x.shape).to(_output_dtype(x.dtype))  # [B, ...]
 
     def log_prob(self, x: torch.Tensor, sigma) -> torch.Tensor:
         """log p(x; σ) of the mollified density, shape [B] (log-sum-exp over components)."""
-        x, sigma = self._flatten(x, sigma)
-        log_terms, _ = self._posterior(x, sigma)
-        return torch.logsumexp(log_terms, dim=1)  # [B]
+        _, x_flat, sigma = self._flatten(x, sigma)
+        self._check_point_masses(sigma, "log-density")
+        return torch.logsumexp(self._log_terms(x_flat, sigma, exact=True), dim=1)  # [B]
 
     def sample(
         self, n: int, generator: torch.Generator | None = None, sigma: float = 0.0
     ) -> torch.Tensor:
-        """Draw n samples of p(x; σ) (σ = 0: the data distribution), shape [n, D], float64."""
+        """Draw n samples of p(x; σ) (σ = 0: the data distribution), shape [n, D], float64.
+
+        Draws on the mixture's device; `generator` must be on that device too.
+        """
+        n = check_integer("n", n, 0)
+        generator = check_generator("generator", generator)
+        sigma = check_positive("sigma", sigma, allow_zero=True)
+        if n == 0:
+            return torch.empty(0, self.dim, dtype=torch.float64, device=self.device)
         k = torch.multinomial(self.weights, n, replacement=True, generator=generator)  # [n]
-        std = torch.sqrt(self.stds[k] ** 2 + float(sigma) ** 2)[:, None]  # [n, 1]
-        noise = torch.randn(n, self.dim, generator=generator, dtype=torch.float64)
+        std = torch.sqrt(self.stds[k] ** 2 + sigma**2)[:, None]  # [n, 1]
+        noise = torch.randn(
+            n, self.dim, generator=generator, dtype=torch.float64, device=self.device
+        )
         return self.means[k] + std * noise  # [n, D]
 
 
@@ -181,34 +299,22 @@ class EmpiricalDenoiser(GaussianMixture):
     average of the training points, which tends to the data mean as σ → ∞ and
     to the nearest training point as σ → 0.  It is the Gaussian mixture with
     zero-width components of equal weight, so it inherits `score`, `log_prob`
-    and `sample` (which then draws training points).
+    and `sample` (which then draws training points); score and log-density
+    need σ > 0.
 
     Args:
         data: training set, shape [N, ...] (e.g. the digits, [1797, 1, 8, 8]).
         batch_size: evaluate at most this many query points at once, so that
-            the [B, N] distance matrix stays small for big batches.
+            the [B, N] matrix of responsibilities stays small for big batches.
     """
 
     def __init__(self, data: torch.Tensor, batch_size: int = 2048):
-        data = torch.as_tensor(data)
-        if data.ndim < 2 or data.shape[0] < 1:
+        data = check_tensor("data", data, min_ndim=2, float_dtype=torch.float64)
+        if data.shape[0] < 1:
             raise ValueError(f"data must have shape [N, ...] with N >= 1, got {tuple(data.shape)}")
+        batch_size = check_integer("batch_size", batch_size, 1)
         N = data.shape[0]
-        super().__init__(data.reshape(N, -1), torch.zeros(N), torch.ones(N))
+        zeros = torch.zeros(N, dtype=torch.float64, device=data.device)
+        super().__init__(data.reshape(N, -1), zeros, torch.ones_like(zeros))
         self.data_shape = tuple(data.shape[1:])
-        self.batch_size = int(batch_size)
-
-    def __call__(self, x: torch.Tensor, sigma, class_labels=None) -> torch.Tensor:
-        """Eq. 57, evaluated in chunks of `batch_size` query points."""
-        x = torch.as_tensor(x)
-        if x.ndim < 1 or x.shape[0] <= self.batch_size:
-            return super().__call__(x, sigma, class_labels)
-        sigma = check_sigma_tensor(sigma).reshape(-1)  # [1] or [B]
-        if sigma.numel() not in (1, x.shape[0]):
-            return super().__call__(x, sigma, class_labels)  # raises the shape error
-        sigma = sigma.expand(x.shape[0]) if sigma.numel() == 1 else sigma  # [B]
-        parts = [
-            super(EmpiricalDenoiser, self).__call__(x_b, sigma_b)
-            for x_b, sigma_b in zip(x.split(self.batch_size), sigma.split(self.batch_size))
-        ]
-        return torch.cat(parts)  # [B, ...]
+        self.batch_size = batch_size

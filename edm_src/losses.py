@@ -22,8 +22,27 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from ._validation import check_positive, check_sigma_range, check_sigma_tensor, check_unit_interval
+from ._validation import (
+    check_callable,
+    check_device,
+    check_generator,
+    check_integer,
+    check_positive,
+    check_real,
+    check_sequence,
+    check_sigma_range,
+    check_sigma_tensor,
+    check_tensor,
+    check_unit_interval,
+)
 from .schedules import vp_sigma, vp_sigma_inv
+
+
+def check_shape(name: str, shape: Sequence[int] | int) -> tuple[int, ...]:
+    """A tensor shape: an integer >= 0 or a sequence of them, as a tuple."""
+    if not isinstance(shape, (list, tuple, torch.Size)):
+        return (check_integer(name, shape, 0),)
+    return tuple(check_integer(name, n, 0) for n in check_sequence(name, shape))
 
 
 class _Loss(abc.ABC):
@@ -47,10 +66,14 @@ class _Loss(abc.ABC):
         """Density of ln σ under p_train, evaluated at `sigma`."""
 
     @staticmethod
-    def _rand_kwargs(generator, device) -> dict:
+    def _rand_kwargs(shape, generator, device) -> tuple[tuple[int, ...], dict]:
+        """The checked shape, and the keywords of the draw: on `device`, else the generator's."""
+        shape = check_shape("shape", shape)
+        generator = check_generator("generator", generator)
+        device = check_device("device", device)
         if device is None and generator is not None:
             device = generator.device
-        return dict(generator=generator, device=device)
+        return shape, dict(generator=generator, device=device)
 
     def __call__(
         self,
@@ -58,25 +81,50 @@ class _Loss(abc.ABC):
         images: torch.Tensor,
         labels: torch.Tensor | None = None,
         augment_pipe: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
+        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """λ(σ)·(D(y + n; σ) − y)², one σ per sample, shaped like `images`.
 
         Random draws, in order: σ ~ p_train (shape [B, 1, ..., 1]), then the
-        augmentation (if any), then n ~ N(0, σ²).  With `augment_pipe`,
+        augmentation (if any), then n ~ N(0, σ²).  σ and n come from `generator`
+        (the global generator if None, as in the paper's setup), so a seeded
+        generator makes the loss reproducible bit for bit.  With `augment_pipe`,
         `y, augment_labels = augment_pipe(images)` and the net also gets
-        `augment_labels=augment_labels`.
+        `augment_labels=augment_labels`.  Integer images become float32.
         """
+        check_callable("net", net)
+        check_callable("augment_pipe", augment_pipe, allow_none=True)
+        generator = check_generator("generator", generator)
+        images = check_tensor("images", images, min_ndim=1)
         shape = (images.shape[0],) + (1,) * (images.ndim - 1)  # [B, 1, ..., 1]
-        sigma = self.sample_sigma(shape, device=images.device)  # [B, 1, ..., 1]
+        sigma = self.sample_sigma(
+            shape, generator=generator, device=images.device
+        )  # [B, 1, ..., 1]
         weight = self.weight(sigma)  # [B, 1, ..., 1]
         if augment_pipe is None:
             y = images
             net_kwargs = {}
         else:
-            y, augment_labels = augment_pipe(images)
-            net_kwargs = dict(augment_labels=augment_labels)
-        n = torch.randn_like(y) * sigma  # [B, ...]
+            augmented = augment_pipe(images)
+            if not (isinstance(augmented, tuple) and len(augmented) == 2):
+                raise ValueError(
+                    "augment_pipe must return a pair (augmented images, augment_labels)"
+                )
+            y = check_tensor("augment_pipe(images)", augmented[0], min_ndim=1)
+            if y.shape != images.shape:
+                raise ValueError(
+                    f"augment_pipe(images) must keep the images' shape {tuple(images.shape)}, "
+                    f"got {tuple(y.shape)}"
+                )
+            net_kwargs = dict(augment_labels=augmented[1])
+        noise = torch.randn(y.shape, generator=generator, dtype=y.dtype, device=y.device)
+        n = noise * sigma  # [B, ...]
         D_yn = net(y + n, sigma, labels, **net_kwargs)  # [B, ...]
+        if not isinstance(D_yn, torch.Tensor) or D_yn.shape != y.shape:
+            got = tuple(D_yn.shape) if isinstance(D_yn, torch.Tensor) else type(D_yn).__name__
+            raise ValueError(
+                f"net must return a tensor shaped like images {tuple(y.shape)}, got {got}"
+            )
         return weight * (D_yn - y) ** 2
 
 
@@ -89,12 +137,13 @@ class VPLoss(_Loss):
         self.epsilon_t = check_unit_interval("epsilon_t", epsilon_t)
 
     def sample_sigma(self, shape, generator=None, device=None) -> torch.Tensor:
-        u = torch.rand(shape, **self._rand_kwargs(generator, device))
+        shape, kwargs = self._rand_kwargs(shape, generator, device)
+        u = torch.rand(shape, **kwargs)
         t = 1 + u * (self.epsilon_t - 1)
         return vp_sigma(t, self.beta_d, self.beta_min)
 
     def weight(self, sigma) -> torch.Tensor:
-        return 1 / check_sigma_tensor(sigma) ** 2
+        return 1 / check_sigma_tensor(sigma, positive=True) ** 2
 
     def p_train_density(self, sigma) -> torch.Tensor:
         """t = σ⁻¹(σ) has density 1/(1 − ε_t) on [ε_t, 1], and since
@@ -110,15 +159,17 @@ class VELoss(_Loss):
     """Variance-exploding loss (Table 1, column VE): ln σ ~ U(ln σ_min, ln σ_max), λ = 1/σ²."""
 
     def __init__(self, sigma_min: float = 0.02, sigma_max: float = 100):
-        check_positive("sigma_min", sigma_min)
-        self.sigma_min, self.sigma_max = check_sigma_range(sigma_min, sigma_max)
+        self.sigma_min, self.sigma_max = check_sigma_range(
+            sigma_min, sigma_max, allow_zero_min=False
+        )
 
     def sample_sigma(self, shape, generator=None, device=None) -> torch.Tensor:
-        u = torch.rand(shape, **self._rand_kwargs(generator, device))
+        shape, kwargs = self._rand_kwargs(shape, generator, device)
+        u = torch.rand(shape, **kwargs)
         return self.sigma_min * (self.sigma_max / self.sigma_min) ** u
 
     def weight(self, sigma) -> torch.Tensor:
-        return 1 / check_sigma_tensor(sigma) ** 2
+        return 1 / check_sigma_tensor(sigma, positive=True) ** 2
 
     def p_train_density(self, sigma) -> torch.Tensor:
         sigma = check_sigma_tensor(sigma)
@@ -135,20 +186,19 @@ class EDMLoss(_Loss):
     """
 
     def __init__(self, P_mean: float = -1.2, P_std: float = 1.2, sigma_data: float = 0.5):
-        if not math.isfinite(P_mean):
-            raise ValueError(f"P_mean must be finite, got {P_mean!r}")
-        self.P_mean = float(P_mean)
+        self.P_mean = check_real("P_mean", P_mean)
         self.P_std = check_positive("P_std", P_std)
         self.sigma_data = check_positive("sigma_data", sigma_data)
 
     def sample_sigma(self, shape, generator=None, device=None) -> torch.Tensor:
-        rnd_normal = torch.randn(shape, **self._rand_kwargs(generator, device))
+        shape, kwargs = self._rand_kwargs(shape, generator, device)
+        rnd_normal = torch.randn(shape, **kwargs)
         return (rnd_normal * self.P_std + self.P_mean).exp()
 
     def weight(self, sigma) -> torch.Tensor:
-        sigma = check_sigma_tensor(sigma)
+        sigma = check_sigma_tensor(sigma, positive=True)
         return (sigma**2 + self.sigma_data**2) / (sigma * self.sigma_data) ** 2
 
     def p_train_density(self, sigma) -> torch.Tensor:
-        z = (check_sigma_tensor(sigma).log() - self.P_mean) / self.P_std
+        z = (check_sigma_tensor(sigma, positive=True).log() - self.P_mean) / self.P_std
         return (-0.5 * z**2).exp() / (self.P_std * math.sqrt(2 * math.pi))

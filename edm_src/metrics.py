@@ -25,12 +25,33 @@ from collections.abc import Callable
 
 import torch
 
-from ._validation import check_finite, check_integer
+from ._validation import (
+    check_bool,
+    check_generator,
+    check_integer,
+    check_samples,
+    check_seed,
+    check_tensor,
+)
 from .denoisers import GaussianMixture
 
 
+def check_mixture(mixture: GaussianMixture, *, density: bool = False) -> GaussianMixture:
+    """A `GaussianMixture` (with a density at σ = 0, i.e. every s_k > 0, if `density`)."""
+    if not isinstance(mixture, GaussianMixture):
+        raise ValueError(f"mixture must be a GaussianMixture, got {type(mixture).__name__}")
+    if density and bool((mixture.stds[mixture.weights > 0] == 0).any()):
+        raise ValueError(
+            "mixture must have components of positive width (stds > 0): with point masses "
+            "p_data has no density (use nearest_neighbor_distance for a finite data set)"
+        )
+    return mixture
+
+
 def mean_log_likelihood(mixture: GaussianMixture, x: torch.Tensor) -> float:
-    """Average log p_data(x) of samples x [B, ...] under the true distribution (σ = 0)."""
+    """Average log p_data(x) of samples x [B, ...] (B >= 1) under the true distribution (σ = 0)."""
+    check_mixture(mixture, density=True)
+    x = check_samples("x", x, dim=mixture.dim, min_count=1)
     return float(mixture.log_prob(x, 0.0).mean())
 
 
@@ -41,7 +62,8 @@ def assign_components(mixture: GaussianMixture, x: torch.Tensor) -> torch.Tensor
     p_data.  For components with zero width, which have no density, the
     nearest mean decides.
     """
-    x = torch.as_tensor(x, dtype=torch.float64).reshape(len(x), -1)  # [B, D]
+    check_mixture(mixture)
+    x = check_samples("x", x, dim=mixture.dim)  # [B, D], finite
     if (mixture.stds > 0).all():
         var = mixture.stds**2  # [K]
         log_terms = mixture.log_weights - 0.5 * torch.cdist(x, mixture.means).square() / var
@@ -53,7 +75,9 @@ def assign_components(mixture: GaussianMixture, x: torch.Tensor) -> torch.Tensor
 def mode_weights(mixture: GaussianMixture, x: torch.Tensor) -> torch.Tensor:
     """Share of the samples x [B, ...] assigned to each component (`assign_components`), shape [K]."""
     k = assign_components(mixture, x)  # [B]
-    return torch.bincount(k, minlength=len(mixture.weights)).to(torch.float64) / len(x)
+    if len(k) == 0:
+        raise ValueError("x must hold at least one sample to count shares")
+    return torch.bincount(k, minlength=len(mixture.weights)).to(torch.float64) / len(k)
 
 
 def fidelity_report(
@@ -67,6 +91,9 @@ def fidelity_report(
             the value a perfect sampler would reach up to sampling noise;
         max_weight_error: the largest |share of samples in component k − w_k|.
     """
+    check_mixture(mixture, density=True)
+    samples = check_samples("samples", samples, dim=mixture.dim, min_count=1)
+    seed = check_seed("seed", seed)
     reference = mixture.sample(len(samples), generator=torch.Generator().manual_seed(seed))
     return {
         "loglik_samples": mean_log_likelihood(mixture, samples),
@@ -77,21 +104,34 @@ def fidelity_report(
 
 # ------------------------------------------------------------ distances
 def _flat(name: str, x: torch.Tensor) -> torch.Tensor:
-    """x [B, ...] → float64 [B, D], finite."""
-    x = torch.as_tensor(x)
-    if x.ndim < 1 or len(x) < 1:
-        raise ValueError(f"{name} must have shape [B, ...] with B >= 1, got {tuple(x.shape)}")
-    return check_finite(name, x.reshape(len(x), -1).to(torch.float64))
+    """x [B, ...] → float64 [B, D], finite, B >= 1."""
+    return check_samples(name, x, min_count=1)
 
 
 def rms_error(x: torch.Tensor, y: torch.Tensor) -> float:
     """Root-mean-square difference per element, √(mean (x − y)²), of two batches of the same shape."""
-    x, y = torch.as_tensor(x), torch.as_tensor(y)
+    x, y = check_tensor("x", x, min_ndim=0), check_tensor("y", y, min_ndim=0)
+    if x.numel() == 0:
+        raise ValueError("x must not be empty: the mean of no differences is undefined")
     if x.shape != y.shape:
         raise ValueError(
-            f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}"
+            f"y must have the shape of x {tuple(x.shape)}, got {tuple(y.shape)}"
         )
     return float((x.to(torch.float64) - y.to(torch.float64)).square().mean().sqrt())
+
+
+def check_covariance(name: str, cov: torch.Tensor) -> torch.Tensor:
+    """A covariance [D, D]: symmetric and positive semi-definite, to rounding (1e-8 relative)."""
+    if cov.numel() == 0:
+        return cov
+    tolerance = 1e-8 * float(cov.abs().max())
+    if float((cov - cov.T).abs().max()) > tolerance:
+        raise ValueError(f"{name} must be a symmetric matrix (a covariance)")
+    if float(torch.linalg.eigvalsh(0.5 * (cov + cov.T)).min()) < -tolerance:
+        raise ValueError(
+            f"{name} must be positive semi-definite (a covariance): it has a negative eigenvalue"
+        )
+    return cov
 
 
 def _sqrtm_psd(C: torch.Tensor) -> torch.Tensor:
@@ -100,10 +140,10 @@ def _sqrtm_psd(C: torch.Tensor) -> torch.Tensor:
     return (vectors * eigenvalues.clamp(min=0).sqrt()) @ vectors.T
 
 
-def _mean_cov(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sample mean [D] and unbiased sample covariance [D, D] of x [B, D]."""
+def _mean_cov(x: torch.Tensor, name: str = "x") -> tuple[torch.Tensor, torch.Tensor]:
+    """Sample mean [D] and unbiased sample covariance [D, D] of x [B, D] (`name` for errors)."""
     if len(x) < 2:
-        raise ValueError(f"need at least two samples to fit a covariance, got {len(x)}")
+        raise ValueError(f"{name} must hold at least two samples to fit a covariance, got {len(x)}")
     mean = x.mean(0)
     centred = x - mean  # [B, D]
     return mean, centred.T @ centred / (len(x) - 1)
@@ -119,12 +159,13 @@ def frechet_distance_gaussians(
     with symmetric square roots from eigh, so it stays real and ≥ 0 for
     (nearly) singular covariances.
     """
-    mean1 = torch.as_tensor(mean1, dtype=torch.float64).reshape(-1)  # [D]
-    mean2, cov1, cov2 = (
-        torch.as_tensor(v, dtype=torch.float64).to(mean1.device) for v in (mean2, cov1, cov2)
-    )
-    mean2 = mean2.reshape(-1)  # [D]
+    mean1 = check_tensor("mean1", mean1, float_dtype=torch.float64).to(torch.float64)
+    mean1 = mean1.reshape(-1)  # [D]
     D = len(mean1)
+    mean2 = check_tensor("mean2", mean2, float_dtype=torch.float64).to(mean1)
+    mean2 = mean2.reshape(-1)  # [D]
+    cov1 = check_tensor("cov1", cov1, float_dtype=torch.float64).to(mean1)
+    cov2 = check_tensor("cov2", cov2, float_dtype=torch.float64).to(mean1)
     for name, value, shape in [
         ("mean2", mean2, (D,)),
         ("cov1", cov1, (D, D)),
@@ -134,6 +175,8 @@ def frechet_distance_gaussians(
             raise ValueError(
                 f"{name} must have shape {list(shape)} to match mean1, got {tuple(value.shape)}"
             )
+    check_covariance("cov1", cov1)
+    check_covariance("cov2", cov2)
     root1 = _sqrtm_psd(cov1)  # [D, D]
     cross = _sqrtm_psd(root1 @ cov2 @ root1)  # [D, D]
     distance = (
@@ -159,9 +202,9 @@ def frechet_distance_samples(x: torch.Tensor, y: torch.Tensor) -> float:
     x, y = _flat("x", x), _flat("y", y)
     if x.shape[1] != y.shape[1]:
         raise ValueError(
-            f"x and y must have the same number of elements per sample, got {x.shape[1]} and {y.shape[1]}"
+            f"y must have as many elements per sample as x ({x.shape[1]}), got {y.shape[1]}"
         )
-    return frechet_distance_gaussians(*_mean_cov(x), *_mean_cov(y))
+    return frechet_distance_gaussians(*_mean_cov(x, "x"), *_mean_cov(y, "y"))
 
 
 def sliced_wasserstein(
@@ -180,9 +223,10 @@ def sliced_wasserstein(
     x, y = _flat("x", x), _flat("y", y)
     if x.shape != y.shape:
         raise ValueError(
-            f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}"
+            f"y must have the shape of x {tuple(x.shape)}, got {tuple(y.shape)}"
         )
-    num_projections = check_integer("num_projections", num_projections, 1)
+    num_projections = check_integer("num_projections", num_projections, 1, 1_000_000)
+    generator = check_generator("generator", generator)
     generator = torch.Generator().manual_seed(0) if generator is None else generator
     theta = torch.randn(
         x.shape[1], num_projections, generator=generator, dtype=torch.float64
@@ -203,10 +247,13 @@ def nearest_neighbor_distance(
     samples, then its distance is recomputed directly (exact 0 for copies).
     With `return_index`, also returns the neighbour's index [B].
     """
-    x, data = _flat("x", x), _flat("data", data).to(torch.as_tensor(x).device)
+    return_index = check_bool("return_index", return_index)
+    x, data = _flat("x", x), _flat("data", data)
+    if data.device != x.device:
+        raise ValueError(f"data must be on the device of x ({x.device}), got {data.device}")
     if x.shape[1] != data.shape[1]:
         raise ValueError(
-            f"x and data must have the same number of elements per sample, got {x.shape[1]} and {data.shape[1]}"
+            f"data must have as many elements per sample as x ({x.shape[1]}), got {data.shape[1]}"
         )
     batch_size = check_integer("batch_size", batch_size, 1)
     index = torch.cat(
@@ -230,7 +277,7 @@ def pca_features(data: torch.Tensor, k: int = 16) -> Callable[[torch.Tensor], to
     k = check_integer("k", k, 1)
     if k > data.shape[1]:
         raise ValueError(f"k must be at most the data dimension {data.shape[1]}, got {k}")
-    mean, cov = _mean_cov(data)
+    mean, cov = _mean_cov(data, "data")
     eigenvalues, vectors = torch.linalg.eigh(cov)  # ascending
     components = vectors[:, eigenvalues.argsort(descending=True)[:k]]  # [D, k]
 

@@ -25,7 +25,16 @@ from matplotlib.colors import TABLEAU_COLORS
 from matplotlib.quiver import Quiver
 from plotly.basedatatypes import BaseTraceType
 
+from ._validation import (
+    check_bool,
+    check_callable,
+    check_integer,
+    check_real,
+    check_sequence,
+    check_tensor,
+)
 from .denoisers import GaussianMixture
+from .metrics import check_mixture
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -33,8 +42,64 @@ if TYPE_CHECKING:
 Extent = tuple[float, float, float, float]
 
 
+def check_extent(extent: Extent, name: str = "extent") -> Extent:
+    """(x_min, x_max, y_min, y_max): four finite numbers with x_min < x_max and y_min < y_max."""
+    values = check_sequence(name, extent)
+    if len(values) != 4:
+        raise ValueError(f"{name} must be (x_min, x_max, y_min, y_max), got {extent!r}")
+    x_min, x_max, y_min, y_max = (check_real(name, v) for v in values)
+    if not (x_min < x_max and y_min < y_max):
+        raise ValueError(f"{name} must have x_min < x_max and y_min < y_max, got {extent!r}")
+    return x_min, x_max, y_min, y_max
+
+
+def check_interval(name: str, value: Any, *, positive: bool = False) -> tuple[float, float]:
+    """(low, high): two finite numbers with low < high (and low > 0 if `positive`: a log axis)."""
+    values = check_sequence(name, value)
+    if len(values) != 2:
+        raise ValueError(f"{name} must be a pair (low, high), got {value!r}")
+    low, high = (check_real(name, v) for v in values)
+    if not low < high or (positive and low <= 0):
+        need = "0 < low < high" if positive else "low < high"
+        raise ValueError(f"{name} must be (low, high) with {need}, got {value!r}")
+    return low, high
+
+
+def check_label(name: str, value: Any) -> str:
+    """A control's or an axis' label: a string."""
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def check_choices(name: str, values: Any) -> list:
+    """A control's values: a non-empty sequence (not a string) whose labels str(v) are distinct,
+    so that no two slider positions or menu entries collapse into one."""
+    if isinstance(values, Mapping):
+        values = list(values)
+    values = check_sequence(name, values, min_length=1)
+    labels = [str(v) for v in values]
+    try:
+        equal_values = len(set(values)) != len(values)  # e.g. 1 and 1.0: one dictionary key
+    except TypeError:  # unhashable values: their labels decide
+        equal_values = False
+    if len(set(labels)) != len(labels) or equal_values:
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        raise ValueError(f"{name} must be distinct, got repeated values {repeated}")
+    return values
+
+
+def check_control(name: str, control: Any) -> tuple[str, list]:
+    """A control given as (label, values): a string label and distinct values."""
+    if not (isinstance(control, (tuple, list)) and len(control) == 2):
+        raise ValueError(f"{name} must be a pair (label, values), got {control!r}")
+    return check_label(f"{name} label", control[0]), check_choices(f"{name} values", control[1])
+
+
 def grid_points(extent: Extent, n: int) -> tuple[torch.Tensor, tuple[int, int]]:
     """An n×n grid over extent = (x_min, x_max, y_min, y_max) as points [n², 2] (float64)."""
+    extent = check_extent(extent)
+    n = check_integer("n", n, 2, 4096)
     xs = torch.linspace(extent[0], extent[1], n, dtype=torch.float64)
     ys = torch.linspace(extent[2], extent[3], n, dtype=torch.float64)
     Y, X = torch.meshgrid(ys, xs, indexing="ij")  # [n, n] each, rows = y
@@ -50,7 +115,9 @@ def plot_density_2d(
     cmap: str = "Greys",
 ) -> np.ndarray:
     """Draw the mollified density p(x; σ) of a 2-D mixture as an image; returns the density [n, n]."""
+    check_mixture(mixture)
     points, shape = grid_points(extent, n)
+    extent = check_extent(extent)
     density = mixture.log_prob(points, sigma).exp().reshape(shape).numpy()
     ax.imshow(density, origin="lower", extent=extent, cmap=cmap, aspect="equal")
     ax.set_xlim(extent[:2])
@@ -60,7 +127,7 @@ def plot_density_2d(
 
 def plot_points(ax: plt.Axes, x: torch.Tensor, **kwargs) -> None:
     """Scatter 2-D points [B, 2] with small markers."""
-    x = torch.as_tensor(x).detach().cpu().numpy()
+    x = _points("x", x)
     style = dict(s=3, alpha=0.6, linewidths=0) | kwargs
     ax.scatter(x[:, 0], x[:, 1], **style)
 
@@ -78,7 +145,9 @@ def plot_score_field(
     The magnitude spans orders of magnitude between σ = 0.05 and σ = 5, so only
     the direction is drawn.  Returns the quiver.
     """
+    check_mixture(mixture)
     points, _ = grid_points(extent, n)
+    extent = check_extent(extent)
     score = mixture.score(points, sigma)  # [n², 2]
     unit = (score / score.norm(dim=1, keepdim=True).clamp_min(1e-12)).numpy()  # [n², 2]
     style = dict(color="black", alpha=0.7, angles="xy", pivot="mid") | kwargs
@@ -91,7 +160,9 @@ def plot_score_field(
 
 def image_grid(images: torch.Tensor, nrow: int) -> np.ndarray:
     """Tile images [B, 1, H, W] (values in [−1, 1]) into one array for `imshow`, with 1-pixel gaps."""
-    images = torch.as_tensor(images).detach().cpu().to(torch.float64)
+    images = check_tensor("images", images, min_ndim=4, max_ndim=4, finite=False)
+    images = images.detach().cpu().to(torch.float64)
+    nrow = check_integer("nrow", nrow, 1)
     B, _, H, W = images.shape
     ncol = -(-B // nrow)
     canvas = np.full((ncol * (H + 1) - 1, nrow * (W + 1) - 1), np.nan)
@@ -105,7 +176,8 @@ def show_images(
     ax: plt.Axes, images: torch.Tensor, nrow: int | None = None, title: str | None = None
 ) -> None:
     """Show a batch of one-channel images [B, 1, H, W] in [−1, 1] as a grid (grey, clipped)."""
-    nrow = nrow or images.shape[0]
+    images = check_tensor("images", images, min_ndim=4, max_ndim=4, finite=False)
+    nrow = max(len(images), 1) if nrow is None else check_integer("nrow", nrow, 1)
     cmap = plt.get_cmap("gray").copy()
     cmap.set_bad("white")
     ax.imshow(image_grid(images, nrow), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
@@ -127,7 +199,12 @@ def plot_density_1d_over_sigma(
     Each column is normalised to its maximum so that the shape of the density
     stays visible as it spreads out with σ.  Returns the density [n, len(sigmas)].
     """
-    sigmas = torch.as_tensor(sigmas, dtype=torch.float64)
+    check_mixture(mixture, density=True)
+    sigmas = check_tensor("sigmas", sigmas, max_ndim=1, float_dtype=torch.float64).to(torch.float64)
+    if (sigmas < 0).any():
+        raise ValueError("sigmas must be >= 0")
+    x_range = check_interval("x_range", x_range)
+    n = check_integer("n", n, 2, 100_000)
     xs = torch.linspace(*x_range, n, dtype=torch.float64)[:, None]  # [n, 1]
     density = torch.stack([mixture.log_prob(xs, s).exp() for s in sigmas], dim=1)  # [n, S]
     density = (density / density.max(dim=0).values).numpy()
@@ -184,9 +261,13 @@ class InteractiveFigure:
     def __init__(
         self, figure: go.Figure, config: Mapping[str, Any] | None = None, height: int = 450
     ):
+        if not isinstance(figure, go.Figure):
+            raise ValueError(f"figure must be a plotly Figure, got {type(figure).__name__}")
+        if config is not None and not isinstance(config, Mapping):
+            raise ValueError(f"config must be a mapping of plotly.js options, got {config!r}")
         self.figure = figure
         self.config = PLOTLY_CONFIG | dict(config or {})
-        self.height = height  # used only when figure.layout.height is unset
+        self.height = check_integer("height", height, 1)  # used only when layout.height is unset
 
     def __repr__(self) -> str:
         return f"<InteractiveFigure: {len(self.figure.data)} traces>"
@@ -296,8 +377,10 @@ def slider_figure(
     fix the axis ranges there (`points_layout`, `log_layout`) so that the axes
     do not rescale from frame to frame.
     """
-    if not frames:
-        raise ValueError("slider_figure needs at least one frame")
+    if not isinstance(frames, Mapping) or not frames:
+        raise ValueError("frames must be a non-empty mapping slider value → traces")
+    check_label("slider_label", slider_label)
+    active = check_integer("active", active, 0, len(frames) - 1)
     fig, fixed = _new_figure(static)
     groups = [_add_group(fig, traces, first_color=len(fixed)) for traces in frames.values()]
     n = len(fig.data)
@@ -311,6 +394,18 @@ def slider_figure(
     if layout:
         fig.update_layout(layout)
     return fig
+
+
+def _check_active(active: Any, num_choices: int, num_values: int | None) -> tuple[int, int]:
+    """A starting position (choice index, slider index) within num_choices × num_values
+    (any slider index >= 0 if num_values is None: each choice clamps it to its own slider)."""
+    if not (isinstance(active, (tuple, list)) and len(active) == 2):
+        raise ValueError(f"active must be a pair (choice index, slider index), got {active!r}")
+    last = None if num_values is None else num_values - 1
+    return (
+        check_integer("active", active[0], 0, num_choices - 1),
+        check_integer("active", active[1], 0, last),
+    )
 
 
 def dropdown_slider_figure(
@@ -333,8 +428,15 @@ def dropdown_slider_figure(
     ``"<dropdown_label>: <choice>"``.  ``static`` traces are drawn in every
     frame, and colours are assigned as in `slider_figure`.
     """
-    if not frames or not all(frames.values()):
-        raise ValueError("dropdown_slider_figure needs at least one frame for every choice")
+    if (
+        not isinstance(frames, Mapping)
+        or not frames
+        or not all(isinstance(v, Mapping) and v for v in frames.values())
+    ):
+        raise ValueError("frames must be a non-empty mapping choice → (slider value → traces)")
+    check_label("dropdown_label", dropdown_label)
+    check_label("slider_label", slider_label)
+    active = _check_active(active, len(frames), None)
     fig, fixed = _new_figure(static)
     groups = {
         choice: [_add_group(fig, traces, first_color=len(fixed)) for traces in by_value.values()]
@@ -446,18 +548,24 @@ def explorable(
     In a chapter, glue the result with ``display=not in_book_build()``, so that a
     live notebook shows the controls and the site shows the glued figure.
     """
-    if isinstance(active, tuple) and dropdown is None:
-        raise ValueError("explorable: active must be an int (a slider index) without a dropdown")
-    slider_label, values = slider[0], list(slider[1])
-    dropdown_label, choices = dropdown if dropdown is not None else (None, [None])
-    choices = list(choices)
-    start = active if isinstance(active, tuple) else (0, active)
-    if not values or not choices:
-        raise ValueError("explorable: the slider needs values and the dropdown choices")
-    if not (0 <= start[0] < len(choices) and 0 <= start[1] < len(values)):
-        raise ValueError(
-            f"explorable: active={active} is outside {len(choices)} choices × {len(values)} values"
-        )
+    check_callable("compute", compute)
+    slider_label, values = check_control("slider", slider)
+    if dropdown is None:
+        dropdown_label, choices = None, [None]
+        if isinstance(active, (tuple, list)):
+            raise ValueError("active must be an int (a slider index) when there is no dropdown")
+        start = (0, check_integer("active", active, 0, len(values) - 1))
+    else:
+        dropdown_label, choices = check_control("dropdown", dropdown)
+        if isinstance(active, (tuple, list)):
+            start = _check_active(active, len(choices), len(values))
+        else:
+            start = (0, check_integer("active", active, 0, len(values) - 1))
+    static = check_sequence("static", static)
+    if layout is not None and not isinstance(layout, Mapping):
+        raise ValueError(f"layout must be a mapping of plotly layout properties, got {layout!r}")
+    height = check_integer("height", height, 1)
+    live = None if live is None else check_bool("live", live)
 
     def frame(choice: Any, value: Any) -> Traces:
         return compute(value) if dropdown is None else compute(choice, value)
@@ -549,12 +657,20 @@ def _live_bundle(shown: InteractiveFigure) -> dict[str, Any]:
     return {PLOTLY_MIMETYPE: shown.to_json_dict(), "text/plain": repr(shown)}
 
 
+def _points(name: str, x: Any) -> np.ndarray:
+    """2-D points [B, 2] (finite) as a NumPy array."""
+    x = check_tensor(name, x, min_ndim=2, max_ndim=2)
+    if x.shape[1] != 2:
+        raise ValueError(f"{name} must have shape [B, 2] (2-D points), got {tuple(x.shape)}")
+    return x.detach().cpu().numpy()
+
+
 def points_trace(x: torch.Tensor | np.ndarray, name: str | None = None, **kwargs) -> go.Scatter:
     """2-D points [B, 2] as a scatter trace with small markers (the style of `plot_points`).
 
     ``kwargs`` are `go.Scatter` properties and override the defaults.
     """
-    x = torch.as_tensor(x).detach().cpu().numpy()
+    x = _points("x", x)
     style = dict(
         mode="markers",
         marker=dict(size=4, opacity=0.6, line=dict(width=0)),
@@ -569,7 +685,15 @@ def curve_trace(
     name: str | None = None,
     **kwargs,
 ) -> go.Scatter:
-    """A curve y(x) as lines with markers at the data points (e.g. an error against the number of steps)."""
+    """A curve y(x) as lines with markers at the data points (e.g. an error against the number of steps).
+
+    NaN in y is allowed (a gap in the curve); x and y must have the same length.
+    """
+    x = check_tensor("x", x, max_ndim=1, finite=False, float_dtype=torch.float64)
+    y = check_tensor("y", y, max_ndim=1, finite=False, float_dtype=torch.float64)
+    if x.shape != y.shape:
+        raise ValueError(f"y must have as many entries as x ({len(x)}), got {len(y)}")
+    x, y = x.detach().cpu().numpy(), y.detach().cpu().numpy()
     style = dict(mode="lines+markers", marker=dict(size=6), showlegend=name is not None)
     return go.Scatter(
         x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float), name=name, **(style | kwargs)
@@ -590,6 +714,9 @@ def points_layout(
     would collide with a dropdown menu above the plot).  ``kwargs`` are added
     to the layout (e.g. ``title``).
     """
+    extent = check_extent(extent)
+    size = check_integer("size", size, 1)
+    legend_below_slider = check_bool("legend_below_slider", legend_below_slider)
     legend = dict(orientation="h", x=0, y=1.0, yanchor="bottom")
     margin = dict(l=40, r=20, t=70, b=40)
     if legend_below_slider:
@@ -627,7 +754,13 @@ def log_layout(
     """Layout for curves on log axes, titled; ranges in data units (converted to log10 for log axes).
 
     Give the ranges when a slider or dropdown switches curves, so the axes stay put.
+    A range on a log axis must be positive.
     """
+    check_label("x_title", x_title)
+    check_label("y_title", y_title)
+    log_x, log_y = check_bool("log_x", log_x), check_bool("log_y", log_y)
+    x_range = None if x_range is None else check_interval("x_range", x_range, positive=log_x)
+    y_range = None if y_range is None else check_interval("y_range", y_range, positive=log_y)
 
     def axis(title, log, rng):
         out = dict(title=dict(text=title), type="log" if log else "linear", exponentformat="power")

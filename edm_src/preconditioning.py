@@ -15,6 +15,7 @@ into a denoiser D(x; σ) with the coefficients of one column of Table 1:
 All four share `forward(x, sigma, class_labels=None)`, `coefficients(sigma)`,
 `round_sigma(sigma)` and the attributes `sigma_min`, `sigma_max`.  As in the
 paper's setup, x and σ are cast to float32 before the network sees them.
+VE and EDM take ln σ (c_noise), so they need σ > 0; VP and iDDPM accept σ = 0.
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ import torch
 from torch import nn
 
 from ._validation import (
+    MAX_LEVELS,
+    check_bool,
+    check_callable,
     check_integer,
     check_positive,
     check_sigma_range,
     check_sigma_tensor,
+    check_tensor,
     check_unit_interval,
 )
 from .schedules import iddpm_alpha_bar, iddpm_u, vp_sigma, vp_sigma_inv
@@ -36,29 +41,33 @@ from .schedules import iddpm_alpha_bar, iddpm_u, vp_sigma, vp_sigma_inv
 Coefficients = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
-def _as_sigma(sigma: torch.Tensor | float) -> torch.Tensor:
-    """Validate σ >= 0 and return it as a floating tensor (default dtype for ints)."""
-    sigma = check_sigma_tensor(sigma)
-    return sigma if sigma.is_floating_point() else sigma.to(torch.get_default_dtype())
-
-
 class _Precond(nn.Module, abc.ABC):
-    """Shared forward pass; subclasses supply `coefficients` (one Table 1 column)."""
+    """Shared forward pass; subclasses supply `coefficients` (one Table 1 column).
+
+    `model` is the raw network F, or None for a preconditioner used only for its
+    coefficients (Table 1 as functions of σ).
+    """
 
     sigma_min: float
     sigma_max: float
+    #: σ must be > 0 (True where c_noise takes ln σ).
+    positive_sigma: bool = False
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module | None):
         super().__init__()
-        self.model = model
+        self.model = check_callable("model", model, allow_none=True)
+
+    def _sigma(self, sigma: torch.Tensor | float) -> torch.Tensor:
+        """σ checked (finite, >= 0, or > 0 for VE and EDM) as a floating tensor."""
+        return check_sigma_tensor(sigma, positive=self.positive_sigma)
 
     @abc.abstractmethod
     def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
         """(c_skip, c_out, c_in, c_noise) at `sigma`, each with sigma's shape."""
 
     def round_sigma(self, sigma: torch.Tensor | float) -> torch.Tensor:
-        """Continuous-σ models accept any σ: the identity, as a tensor."""
-        return torch.as_tensor(sigma)
+        """Continuous-σ models accept any σ: the identity, as a (checked) tensor."""
+        return self._sigma(sigma)
 
     def forward(
         self,
@@ -78,20 +87,25 @@ class _Precond(nn.Module, abc.ABC):
         for compatibility with the paper's setup, where it disables fp16; here
         everything already runs in float32.
         """
-        x = x.to(torch.float32)
+        if self.model is None:
+            raise ValueError("model is None: this preconditioner has no raw network to evaluate")
+        check_bool("force_fp32", force_fp32)
+        x = check_tensor("x", x, min_ndim=2, float_dtype=torch.float32).to(torch.float32)
         B = x.shape[0]
-        sigma = check_sigma_tensor(sigma).to(device=x.device, dtype=torch.float32)
-        if sigma.numel() not in (1, B):
-            raise ValueError(
-                f"sigma must be a scalar or hold one value per sample (B={B}), "
-                f"got shape {tuple(sigma.shape)}"
-            )
-        sigma = sigma.reshape(-1).expand(B)  # [B]
+        sigma = check_sigma_tensor(sigma, batch=B, ndim=x.ndim, positive=self.positive_sigma)
+        sigma = sigma.to(device=x.device, dtype=torch.float32).reshape(-1).expand(B)  # [B]
         c_skip, c_out, c_in, c_noise = self.coefficients(sigma)  # each [B]
         bcast = (B,) + (1,) * (x.ndim - 1)  # [B, 1, ..., 1]
         F_x = self.model(
             c_in.reshape(bcast) * x, c_noise, class_labels=class_labels, **model_kwargs
         )
+        ok = isinstance(F_x, torch.Tensor) and F_x.ndim == x.ndim
+        if not ok or F_x.shape[0] != B or F_x.shape[1] < x.shape[1] or F_x.shape[2:] != x.shape[2:]:
+            got = tuple(F_x.shape) if isinstance(F_x, torch.Tensor) else type(F_x).__name__
+            raise ValueError(
+                f"model must return a tensor shaped like its input {tuple(x.shape)} "
+                f"(or with extra channels), got {got}"
+            )
         F_x = F_x[:, : x.shape[1]].to(torch.float32)  # [B, ...], drop extra output channels
         D_x = c_skip.reshape(bcast) * x + c_out.reshape(bcast) * F_x
         return D_x
@@ -116,7 +130,7 @@ class VPPrecond(_Precond):
         super().__init__(model)
         self.beta_d = check_positive("beta_d", beta_d)
         self.beta_min = check_positive("beta_min", beta_min, allow_zero=True)
-        self.M = check_integer("M", M, 1)
+        self.M = check_integer("M", M, 1, MAX_LEVELS)
         self.epsilon_t = check_unit_interval("epsilon_t", epsilon_t)
         self.sigma_min = float(self.sigma(self.epsilon_t))  # σ(ε_t) ≈ 0.0010
         self.sigma_max = float(self.sigma(1.0))  # σ(1) ≈ 152
@@ -130,7 +144,7 @@ class VPPrecond(_Precond):
         return vp_sigma_inv(sigma, self.beta_d, self.beta_min)
 
     def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
-        sigma = _as_sigma(sigma)
+        sigma = self._sigma(sigma)
         c_skip = torch.ones_like(sigma)
         c_out = -sigma
         c_in = 1 / (sigma**2 + 1).sqrt()
@@ -145,13 +159,16 @@ class VEPrecond(_Precond):
     x unscaled and predicts the (negated, unit-variance) noise direction.
     """
 
+    positive_sigma = True  # c_noise = ln(½σ)
+
     def __init__(self, model: nn.Module, sigma_min: float = 0.02, sigma_max: float = 100):
         super().__init__(model)
-        check_positive("sigma_min", sigma_min)
-        self.sigma_min, self.sigma_max = check_sigma_range(sigma_min, sigma_max)
+        self.sigma_min, self.sigma_max = check_sigma_range(
+            sigma_min, sigma_max, allow_zero_min=False
+        )
 
     def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
-        sigma = _as_sigma(sigma)
+        sigma = self._sigma(sigma)
         c_skip = torch.ones_like(sigma)
         c_out = sigma
         c_in = torch.ones_like(sigma)
@@ -177,7 +194,8 @@ class iDDPMPrecond(_Precond):
     def __init__(self, model: nn.Module, C_1: float = 0.001, C_2: float = 0.008, M: int = 1000):
         super().__init__(model)
         u = iddpm_u(M, C_1, C_2, dtype=torch.float32)  # [M + 1]; checks C_1, C_2 > 0 and M >= 1
-        self.C_1, self.C_2, self.M = float(C_1), float(C_2), int(M)
+        self.C_1, self.C_2 = check_positive("C_1", C_1), check_positive("C_2", C_2)
+        self.M = check_integer("M", M, 1)
         self.register_buffer("u", u)
         self.sigma_min = float(u[self.M - 1])  # smallest non-zero level u_{M-1}
         self.sigma_max = float(u[0])
@@ -187,14 +205,25 @@ class iDDPMPrecond(_Precond):
         return iddpm_alpha_bar(j, self.M, self.C_2)
 
     def round_sigma(self, sigma: torch.Tensor | float, return_index: bool = False) -> torch.Tensor:
-        """Snap each σ to its nearest level u_j (or return j); keeps sigma's shape."""
-        sigma = _as_sigma(sigma)
-        u = self.u.to(sigma.device)
-        j = (sigma.reshape(-1, 1) - u).abs().argmin(dim=1).reshape(sigma.shape)  # [...]
-        return j if return_index else u[j].to(sigma.dtype)
+        """Snap each σ to its nearest level u_j (or return j); keeps sigma's shape.
+
+        A binary search among the sorted levels (O(log M) per σ, no [B, M + 1] table);
+        at an exact tie between two levels the larger one (smaller j) wins.
+        """
+        return_index = check_bool("return_index", return_index)
+        sigma = self._sigma(sigma)
+        dtype = torch.promote_types(sigma.dtype, self.u.dtype)
+        ascending = self.u.flip(0).to(device=sigma.device, dtype=dtype)  # [M + 1], u_M = 0 … u_0
+        s = sigma.reshape(-1).to(dtype).contiguous()  # [n]
+        above = torch.searchsorted(ascending, s).clamp(1, self.M)  # first level >= σ (at least 1)
+        below = above - 1
+        nearer_below = (s - ascending[below]).abs() < (ascending[above] - s).abs()
+        j = self.M - torch.where(nearer_below, below, above)  # index into u (descending)
+        j = j.reshape(sigma.shape)
+        return j if return_index else self.u.to(sigma.device)[j].to(sigma.dtype)
 
     def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
-        sigma = _as_sigma(sigma)
+        sigma = self._sigma(sigma)
         c_skip = torch.ones_like(sigma)
         c_out = -sigma
         c_in = 1 / (sigma**2 + 1).sqrt()
@@ -212,6 +241,8 @@ class EDMPrecond(_Precond):
     amplification c_out of the network's error; c_noise = ¼ ln σ is empirical.
     """
 
+    positive_sigma = True  # c_noise = ¼ ln σ
+
     def __init__(
         self,
         model: nn.Module,
@@ -220,11 +251,11 @@ class EDMPrecond(_Precond):
         sigma_data: float = 0.5,
     ):
         super().__init__(model)
-        self.sigma_min, self.sigma_max = check_sigma_range(sigma_min, sigma_max)
+        self.sigma_min, self.sigma_max = check_sigma_range(sigma_min, sigma_max, allow_inf_max=True)
         self.sigma_data = check_positive("sigma_data", sigma_data)
 
     def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
-        sigma = _as_sigma(sigma)
+        sigma = self._sigma(sigma)
         sigma_data = self.sigma_data
         c_skip = sigma_data**2 / (sigma**2 + sigma_data**2)
         c_out = sigma * sigma_data / (sigma**2 + sigma_data**2).sqrt()

@@ -6,6 +6,8 @@ the book measures itself, instead of typing them into the prose.  Source:
 Karras et al. 2022, as collected in the project's EDM facts sheet.
 """
 
+from ._validation import check_choice
+
 #: Headline FIDs of the paper's final models (lower is better) and the NFE they use.
 HEADLINE_FID = {
     "CIFAR-10 conditional": (1.79, 35),
@@ -38,6 +40,7 @@ TABLE5 = {
 
 
 def speedup(model: str) -> float:
-    """NFE of the original sampler divided by NFE of the paper's sampler for `model`."""
-    entry = DETERMINISTIC_SAMPLER[model]
+    """NFE of the original sampler divided by NFE of the paper's sampler for `model`
+    (a key of `DETERMINISTIC_SAMPLER`)."""
+    entry = DETERMINISTIC_SAMPLER[check_choice("model", model, DETERMINISTIC_SAMPLER)]
     return entry["original"][1] / entry["edm"][1]

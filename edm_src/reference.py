@@ -33,11 +33,27 @@ import numpy as np
 import scipy.integrate
 import torch
 
-from ._validation import check_choice, check_finite, check_positive, check_sampling_range
-from .samplers import SOLVERS, Net, net_clamp_range
+from ._net import Net, check_latents, check_net, net_output, sampling_range
+from ._validation import (
+    check_choice,
+    check_keywords,
+    check_positive,
+    check_real,
+    check_tensor,
+    check_unit_interval,
+)
+from .samplers import SOLVERS
 from .schedules import SCALINGS, SCHEDULES, get_scaling, get_schedule, vp_beta_from_sigma_range
 
 SOLVE_IVP_METHODS = ("DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA")
+SOLVE_KEYWORDS = ("rtol", "atol", "method")
+
+
+def check_solve_settings(rtol: float, atol: float, method: str) -> tuple[float, float, str]:
+    """An adaptive solve's tolerances (finite, > 0, at most 1) and scipy method name."""
+    rtol = check_real("rtol", rtol, low=0.0, high=1.0, low_open=True)
+    atol = check_real("atol", atol, low=0.0, high=1.0, low_open=True)
+    return rtol, atol, check_choice("method", method, SOLVE_IVP_METHODS)
 
 
 def _integrate(
@@ -53,16 +69,16 @@ def _integrate(
     """Integrate the PF-ODE for the whole batch as one flat vector; returns (x_end float64, nfe).
 
     In ln σ: dx/du = x − D(x; e^u); in σ: dx/dσ = (x − D(x; σ))/σ.  One
-    denoiser call on the batch counts as one evaluation.
+    denoiser call on the batch counts as one evaluation.  A non-finite output of
+    the net stops the solve at once with a `ValueError` (an adaptive solver
+    would otherwise shrink its step for ever).
     """
-    check_choice("method", method, SOLVE_IVP_METHODS)
-    sigma_start, sigma_end = (
-        check_positive("sigma_start", sigma_start),
-        check_positive("sigma_end", sigma_end),
-    )
-    rtol, atol = check_positive("rtol", rtol), check_positive("atol", atol)
-    x = check_finite("x", torch.as_tensor(x)).to(torch.float64)  # [B, ...]
-    if sigma_start == sigma_end:
+    check_net(net)
+    rtol, atol, method = check_solve_settings(rtol, atol, method)
+    sigma_start = check_positive("sigma_start", sigma_start)
+    sigma_end = check_positive("sigma_end", sigma_end)
+    x = check_tensor("x", x, float_dtype=torch.float64).to(torch.float64)  # [B, ...]
+    if sigma_start == sigma_end or x.numel() == 0:
         return x.clone(), 0
     shape, device = x.shape, x.device
     nfe = 0
@@ -72,9 +88,8 @@ def _integrate(
         nfe += 1
         sigma = math.exp(u) if log_sigma else u
         x_u = torch.from_numpy(y).reshape(shape).to(device)  # [B, ...]
-        denoised = net(x_u, torch.tensor(sigma, dtype=torch.float64, device=device)).to(
-            torch.float64
-        )
+        sigma_u = torch.tensor(sigma, dtype=torch.float64, device=device)
+        denoised = net_output(net(x_u, sigma_u), x_u, finite=True)  # [B, ...]
         dx = x_u - denoised if log_sigma else (x_u - denoised) / sigma  # [B, ...]
         return dx.reshape(-1).cpu().numpy()
 
@@ -133,7 +148,7 @@ def final_step(
     sigma, sigma_deriv, sigma_inv = get_schedule(schedule, beta_d=beta_d, beta_min=beta_min)
     s, s_deriv = get_scaling(scaling, sigma, sigma_deriv)
     t = sigma_inv(torch.tensor(sigma_min, dtype=torch.float64, device=x_hat.device))
-    denoised = net(x_hat, sigma(t)).to(torch.float64)  # [B, ...]
+    denoised = net_output(net(x_hat, sigma(t)), x_hat)  # [B, ...]
     x = s(t) * x_hat
     d = (sigma_deriv(t) / sigma(t) + s_deriv(t) / s(t)) * x - sigma_deriv(t) * s(t) / sigma(
         t
@@ -141,15 +156,14 @@ def final_step(
     return x - t * d
 
 
-def _initial_state(
+def initial_state(
     net: Net, latents: torch.Tensor, sigma_min: float, sigma_max: float
 ) -> tuple[torch.Tensor, float, float]:
-    """Validate the σ range, clamp it to the net's, and scale latents to x(σ_max), float64."""
-    check_sampling_range(sigma_min, sigma_max)
-    check_positive("sigma_min", sigma_min)
-    sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
-    x_max = check_finite("latents", torch.as_tensor(latents)).to(torch.float64) * sigma_max
-    return x_max, sigma_min, sigma_max
+    """Validate the net, the latents and the σ range, clamp it to the net's, and scale latents to x(σ_max)."""
+    check_net(net)
+    latents = check_latents(net, latents)
+    sigma_min, sigma_max = sampling_range(net, sigma_min, sigma_max)
+    return latents * sigma_max, sigma_min, sigma_max
 
 
 def reference_samples(
@@ -180,8 +194,12 @@ def reference_samples(
     """
     check_choice("schedule", schedule, SCHEDULES)
     check_choice("scaling", scaling, SCALINGS)
-    x_max, sigma_min, sigma_max = _initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
-    x_min, _ = solve_pf_ode(net, x_max, sigma_max, sigma_min, **kw)  # [B, ...]
+    epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
+    check_keywords("reference_samples", kw, SOLVE_KEYWORDS)
+    solve = dict(rtol=1e-9, atol=1e-9, method="DOP853") | kw
+    check_solve_settings(**solve)
+    x_max, sigma_min, sigma_max = initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
+    x_min, _ = solve_pf_ode(net, x_max, sigma_max, sigma_min, **solve)  # [B, ...]
     return final_step(net, x_min, sigma_min, sigma_max, schedule, scaling, epsilon_s)
 
 
@@ -204,10 +222,11 @@ def rk45_sampler(
     Returns:
         (samples float64 with the shape of latents, nfe).
     """
-    x_max, sigma_min, sigma_max = _initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
+    rtol, atol, _ = check_solve_settings(rtol, atol, "RK45")
+    x_max, sigma_min, sigma_max = initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
     x_min, nfe = _integrate(net, x_max, sigma_max, sigma_min, rtol, atol, "RK45", log_sigma=False)
     sigma = torch.tensor(sigma_min, dtype=torch.float64, device=x_min.device)
-    return net(x_min, sigma).to(torch.float64), nfe + 1
+    return net_output(net(x_min, sigma), x_min), nfe + 1
 
 
 def local_truncation_error(
@@ -231,18 +250,21 @@ def local_truncation_error(
         solver: 'euler' or 'heun'.
         reference_rtol: tolerance (relative and absolute) of the exact solves.
     """
+    check_net(net)
     check_choice("solver", solver, SOLVERS)
-    sigma_steps = torch.as_tensor(sigma_steps, dtype=torch.float64).reshape(-1)  # [N]
-    if (
-        len(sigma_steps) < 2
-        or not torch.isfinite(sigma_steps).all()
-        or (sigma_steps <= 0).any()
-        or (sigma_steps.diff() >= 0).any()
-    ):
+    reference_rtol, _, _ = check_solve_settings(reference_rtol, reference_rtol, "DOP853")
+    sigma_steps = check_tensor("sigma_steps", sigma_steps, max_ndim=1, float_dtype=torch.float64)
+    sigma_steps = sigma_steps.to(torch.float64)  # [N]
+    if len(sigma_steps) < 2 or (sigma_steps <= 0).any() or (sigma_steps.diff() >= 0).any():
         raise ValueError(
-            "sigma_steps must be a finite, strictly decreasing sequence of at least two σ > 0"
+            "sigma_steps must be a finite, strictly decreasing sequence of at least two σ > 0, "
+            f"got {sigma_steps.tolist()[:8]}"
         )
-    latents = check_finite("latents", torch.as_tensor(latents)).to(torch.float64)  # [B, ...]
+    latents = check_latents(net, latents)  # [B, ...], float64
+    if len(latents) == 0:
+        raise ValueError(
+            "latents must hold at least one sample: the error is an RMS over the batch"
+        )
     sigmas = sigma_steps.tolist()
 
     # Exact states x(σ_i), i = 0 … N − 1, each segment solved to reference_rtol.
@@ -260,7 +282,7 @@ def local_truncation_error(
 
     def d(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """dx/dσ = (x − D(x; σ))/σ for the stacked batch, one σ per sample."""
-        return (x - net(x, t).to(torch.float64)) / t.reshape(view)
+        return (x - net_output(net(x, t), x)) / t.reshape(view)
 
     # One step per σ_i, all steps in one batched evaluation (two for Heun).
     h = (t_next - t_cur).reshape(view)

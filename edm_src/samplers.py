@@ -1,14 +1,26 @@
 """The paper's samplers: Algorithm 2 (`edm_sampler`) and the general Algorithm 1 (`ablation_sampler`).
 
-The `net` protocol.  A denoiser is any callable `net(x, sigma, class_labels=None)`
-returning D(x; σ) (Eq. 2–3) with the shape of x.  Optional attributes are
-honoured, with defaults when absent:
+The `net` protocol (`edm_src._net`).  A denoiser is any callable
+`net(x, sigma, class_labels=None)` returning D(x; σ) (Eq. 2–3) with the shape of
+x.  Optional attributes are honoured, with defaults when absent:
   * `net.sigma_min`, `net.sigma_max` — the σ range it supports (0, ∞); the
     sampling range is clamped to it;
   * `net.round_sigma(sigma)` — snaps σ to a level the network knows (identity),
-    e.g. the discrete levels u_j of an iDDPM network.
+    e.g. the discrete levels u_j of an iDDPM network;
+  * `net.dim` — values per sample, to check the latents' shape up front.
 The samplers run in float64; the net receives float64 x and a 0-dim float64 σ,
 and its output is cast back to float64.
+
+Cost.  The time grid and every per-step coefficient (γ_i, t̂_i, the noise
+scale, and for Algorithm 1 σ(t), s(t) and their derivatives at t̂_i and at
+the Heun point) depend on the settings only, never on x, so they are computed
+once, as vectors, before the loop; the loop itself does only the tensor
+arithmetic of the algorithm, with Python-float coefficients.  Without churn
+(S_churn = 0) no noise is drawn at all.
+
+Determinism.  Where γ_i = 0, t̂_i = t_i and x̂_i = x_i exactly (Algorithm 1:
+t̂_i = σ⁻¹(σ(t_i) + γ_i σ(t_i)) is t_i in exact arithmetic, but not in floating
+point for VP's σ(t)), so deterministic sampling never depends on the noise source.
 
 Trajectories.  Both samplers take a keyword-only `callback`, called after each
 step with that step's tensors; `record_trajectory` uses it to stack a whole
@@ -24,12 +36,24 @@ from typing import Any
 
 import torch
 
+from ._net import (
+    Net,
+    check_latents,
+    check_net,
+    net_clamp_range,
+    net_output,
+    net_round_sigma,
+    net_sigma_range,
+    sampling_range,
+)
 from ._validation import (
+    check_callable,
     check_choice,
-    check_finite,
+    check_forwarded,
     check_num_steps,
     check_positive,
-    check_sampling_range,
+    check_real,
+    check_unit_interval,
 )
 from .schedules import (
     DISCRETIZATIONS,
@@ -37,63 +61,93 @@ from .schedules import (
     SCHEDULES,
     default_sigma_range,
     edm_sigma_steps,
-    get_scaling,
-    get_schedule,
     get_sigma_steps,
+    scaling_formulas,
+    schedule_formulas,
     vp_beta_from_sigma_range,
 )
 
-Net = Callable[..., torch.Tensor]
+__all__ = [
+    "CountingNet",
+    "Trajectory",
+    "ablation_sampler",
+    "edm_sampler",
+    "record_trajectory",
+    "run_counted",
+    "net_clamp_range",
+    "net_round_sigma",
+    "net_sigma_range",
+]
+
 Callback = Callable[[dict[str, Any]], None]
 SOLVERS = ("euler", "heun")
+GAMMA_MAX = (
+    math.sqrt(2) - 1
+)  # Algorithm 2: γ_i ≤ √2 − 1, so t̂_i ≤ √2 t_i (churn never more than doubles the variance)
 
 
-# ------------------------------------------------------------- net protocol
-def net_sigma_range(net: Net) -> tuple[float, float]:
-    """(net.sigma_min, net.sigma_max), defaulting to (0, ∞) when the net does not say."""
-    return float(getattr(net, "sigma_min", 0.0)), float(getattr(net, "sigma_max", math.inf))
+@dataclass(frozen=True)
+class Churn:
+    """Algorithm 2's stochasticity settings, checked: S_churn ≥ 0, 0 ≤ S_min ≤ S_max ≤ ∞, S_noise ≥ 0."""
+
+    S_churn: float
+    S_min: float
+    S_max: float
+    S_noise: float
+
+    @classmethod
+    def check(cls, S_churn: Any, S_min: Any, S_max: Any, S_noise: Any) -> Churn:
+        S_churn = check_positive("S_churn", S_churn, allow_zero=True)
+        S_min = check_positive("S_min", S_min, allow_zero=True)
+        S_max = check_real("S_max", S_max, low=0.0, allow_inf=True)
+        S_noise = check_positive("S_noise", S_noise, allow_zero=True)
+        if not S_max >= S_min:
+            raise ValueError(
+                f"S_max must be >= S_min (the churn window [S_min, S_max]), got S_min={S_min!r}, "
+                f"S_max={S_max!r}"
+            )
+        return cls(S_churn, S_min, S_max, S_noise)
+
+    def gammas(self, sigmas: list[float], num_steps: int) -> list[float]:
+        """γ_i = min(S_churn/N, √2 − 1) where S_min ≤ σ(t_i) ≤ S_max, else 0 (Algorithm 2, line 4)."""
+        gamma = min(self.S_churn / num_steps, GAMMA_MAX)
+        return [
+            gamma if self.S_churn > 0 and self.S_min <= s <= self.S_max else 0.0 for s in sigmas
+        ]
 
 
-def net_round_sigma(net: Net, sigma: torch.Tensor) -> torch.Tensor:
-    """net.round_sigma(sigma) as a float64 tensor on sigma's device (identity when absent)."""
-    round_sigma = getattr(net, "round_sigma", None)
-    if round_sigma is None:
-        return sigma
-    return torch.as_tensor(round_sigma(sigma)).to(device=sigma.device, dtype=torch.float64)
+def _check_sampler_args(
+    net: Net,
+    latents: Any,
+    randn_like: Any,
+    num_steps: Any,
+    rho: Any,
+    callback: Any,
+) -> tuple[torch.Tensor, int, float]:
+    """Checks shared by the samplers (all before the first network call): (latents, N, ρ)."""
+    check_net(net)
+    check_callable("randn_like", randn_like)
+    check_callable("callback", callback, allow_none=True)
+    num_steps = check_num_steps(num_steps)
+    rho = check_positive("rho", rho)
+    return check_latents(net, latents), num_steps, rho
 
 
-def net_clamp_range(net: Net, sigma_min: float, sigma_max: float) -> tuple[float, float]:
-    """Intersect [sigma_min, sigma_max] with the range the net supports."""
-    net_min, net_max = net_sigma_range(net)
-    sigma_min, sigma_max = max(sigma_min, net_min), min(sigma_max, net_max)
-    if not sigma_min < sigma_max:
-        raise ValueError(
-            f"sigma_min must be smaller than sigma_max after clamping to the net's range "
-            f"[{net_min}, {net_max}], got sigma_min={sigma_min}, sigma_max={sigma_max}"
-        )
-    return sigma_min, sigma_max
+def noise_source(
+    randn_like: Callable[[torch.Tensor], torch.Tensor],
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Wrap `randn_like` so that its draws are checked to be shaped like x (ε_i ~ N(0, I), Algorithm 2)."""
 
+    def draw(x: torch.Tensor) -> torch.Tensor:
+        noise = randn_like(x)
+        if not isinstance(noise, torch.Tensor) or noise.shape != x.shape:
+            got = tuple(noise.shape) if isinstance(noise, torch.Tensor) else type(noise).__name__
+            raise ValueError(
+                f"randn_like must return a tensor shaped like x {tuple(x.shape)}, got {got}"
+            )
+        return noise
 
-def _check_common(
-    latents: torch.Tensor,
-    num_steps: int,
-    rho: float,
-    S_churn: float,
-    S_min: float,
-    S_max: float,
-    S_noise: float,
-) -> None:
-    """Checks shared by both samplers (all before the first network call)."""
-    check_num_steps(num_steps)
-    check_positive("rho", rho)
-    check_positive("S_churn", S_churn, allow_zero=True)
-    check_positive("S_noise", S_noise, allow_zero=True)
-    check_positive("S_min", S_min, allow_zero=True)
-    if not S_max >= S_min:  # also catches NaN
-        raise ValueError(
-            f"S_max must be >= S_min (the churn window [S_min, S_max]), got S_min={S_min!r}, S_max={S_max!r}"
-        )
-    check_finite("latents", latents)
+    return draw
 
 
 def step_record(
@@ -134,11 +188,11 @@ def step_record(
 class CountingNet:
     """Wraps a net and counts its calls, `nfe` (one call = one evaluation of the batch).
 
-    Every other attribute (sigma_min, sigma_max, round_sigma, …) is the wrapped net's.
+    Every other attribute (sigma_min, sigma_max, round_sigma, dim, …) is the wrapped net's.
     """
 
     def __init__(self, net: Net):
-        self.net = net
+        self.net = check_net(net)
         self.nfe = 0
 
     def __call__(
@@ -157,6 +211,8 @@ def run_counted(
     sampler: Callable[..., torch.Tensor], net: Net, latents: torch.Tensor, **kwargs
 ) -> tuple[torch.Tensor, int]:
     """Run `sampler(net, latents, **kwargs)` and return (samples, NFE), the network evaluations counted."""
+    check_callable("sampler", sampler)
+    check_forwarded("the sampler", sampler, kwargs)
     counting = CountingNet(net)
     return sampler(counting, latents, **kwargs), counting.nfe
 
@@ -188,47 +244,75 @@ def edm_sampler(
     Args:
         net: denoiser D(x; σ), see the module docstring.
         latents: x ~ N(0, I), shape [B, ...]; the initial state is latents · t_0.
-        randn_like: noise source for the churn, called once per step even when
-            γ_i = 0 so that different samplers consume the same random stream.
+        randn_like: noise source for the churn.  With S_churn > 0 it is called
+            once per step, even where γ_i = 0, so that the random stream stays
+            aligned with the paper's reference implementation and between the
+            samplers; with S_churn = 0 it is never called (no noise is used).
         callback: called after each step with a dict of that step's tensors
             (i, t_cur, t_next, t_hat, sigma_*, s_*, x_cur, x_hat, denoised, x_next).
 
     Returns:
         x_N, float64, shape of latents.
     """
-    _check_common(latents, num_steps, rho, S_churn, S_min, S_max, S_noise)
-    check_sampling_range(sigma_min, sigma_max)
-    sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
+    latents, num_steps, rho = _check_sampler_args(
+        net, latents, randn_like, num_steps, rho, callback
+    )
+    churn = Churn.check(S_churn, S_min, S_max, S_noise)
+    sigma_min, sigma_max = sampling_range(net, sigma_min, sigma_max)
+    draw = noise_source(randn_like)
 
     # Time steps (Eq. 5), snapped to the net's levels, then t_N = 0.
     t_steps = edm_sigma_steps(num_steps, sigma_min, sigma_max, rho).to(latents.device)  # [N]
     t_steps = torch.cat([net_round_sigma(net, t_steps), torch.zeros_like(t_steps[:1])])  # [N + 1]
+    t = t_steps.tolist()  # Python floats for the arithmetic
+    t_tensor = t_steps.unbind()  # 0-dim tensors for the net and the callback
+
+    # Churn, per step: γ_i, t̂_i = t_i + γ_i t_i (snapped) and the noise scale √(t̂_i² − t_i²) S_noise.
+    gammas = churn.gammas(t[:-1], num_steps)
+    churned = [i for i, gamma in enumerate(gammas) if gamma > 0]
+    t_hat_tensor = list(t_tensor[:-1])
+    if churned:
+        index = torch.tensor(churned, device=t_steps.device)
+        gamma = torch.tensor(
+            [gammas[i] for i in churned], dtype=torch.float64, device=t_steps.device
+        )
+        t_churned = t_steps[index]
+        for i, t_hat_i in zip(
+            churned, net_round_sigma(net, t_churned + gamma * t_churned).unbind()
+        ):
+            t_hat_tensor[i] = t_hat_i
+    t_hat = [float(v) if gammas[i] > 0 else t[i] for i, v in enumerate(t_hat_tensor)]
+    noise_scale = [
+        math.sqrt(max(th * th - tc * tc, 0.0)) * churn.S_noise for th, tc in zip(t_hat, t)
+    ]
 
     # Sample x_0 ~ N(0, t_0² I).
-    x_next = latents.to(torch.float64) * t_steps[0]  # [B, ...]
-    for i, (t_cur, t_next) in enumerate(zip(t_steps[:-1], t_steps[1:])):
+    x_next = latents * t[0]  # [B, ...]
+    for i in range(num_steps):
         x_cur = x_next  # [B, ...]
+        t_next = t[i + 1]
 
-        # Increase noise temporarily: γ_i, t̂_i = t_i + γ_i t_i, x̂_i = x_i + √(t̂_i² − t_i²) ε_i.
-        gamma = min(S_churn / num_steps, math.sqrt(2) - 1) if S_min <= t_cur <= S_max else 0
-        t_hat = net_round_sigma(net, t_cur + gamma * t_cur)
-        x_hat = x_cur + (t_hat**2 - t_cur**2).clamp(min=0).sqrt() * S_noise * randn_like(
-            x_cur
-        )  # [B, ...]
+        # Increase noise temporarily: x̂_i = x_i + √(t̂_i² − t_i²) ε_i (x̂_i = x_i exactly where γ_i = 0).
+        noise = draw(x_cur) if churn.S_churn > 0 else None  # [B, ...], once per step
+        x_hat = x_cur + noise_scale[i] * noise if gammas[i] > 0 else x_cur  # [B, ...]
 
         # Euler step: d_i = (x̂_i − D(x̂_i; t̂_i))/t̂_i, x_{i+1} = x̂_i + (t_{i+1} − t̂_i) d_i.
-        denoised = net(x_hat, t_hat, class_labels).to(torch.float64)  # [B, ...]
-        d_cur = (x_hat - denoised) / t_hat  # [B, ...]
-        x_next = x_hat + (t_next - t_hat) * d_cur
+        denoised = net_output(net(x_hat, t_hat_tensor[i], class_labels), x_hat)  # [B, ...]
+        d_cur = (x_hat - denoised) / t_hat[i]  # [B, ...]
+        x_next = x_hat + (t_next - t_hat[i]) * d_cur
 
         # Apply 2nd order correction if t_{i+1} ≠ 0: x_{i+1} = x̂_i + (t_{i+1} − t̂_i)(½d_i + ½d′_i).
         if i < num_steps - 1:
-            denoised_prime = net(x_next, t_next, class_labels).to(torch.float64)  # [B, ...]
-            d_prime = (x_next - denoised_prime) / t_next
-            x_next = x_hat + (t_next - t_hat) * (0.5 * d_cur + 0.5 * d_prime)
+            denoised_prime = net_output(net(x_next, t_tensor[i + 1], class_labels), x_next)
+            d_prime = (x_next - denoised_prime) / t_next  # [B, ...]
+            x_next = x_hat + (t_next - t_hat[i]) * (0.5 * d_cur + 0.5 * d_prime)
 
         if callback is not None:
-            callback(step_record(i, t_cur, t_next, t_hat, x_cur, x_hat, denoised, x_next))
+            callback(
+                step_record(
+                    i, t_tensor[i], t_tensor[i + 1], t_hat_tensor[i], x_cur, x_hat, denoised, x_next
+                )
+            )
     return x_next
 
 
@@ -263,8 +347,9 @@ def ablation_sampler(
     Solves the ODE of Eq. 4, dx/dt = (σ̇/σ + ṡ/s) x − (σ̇ s/σ) D(x/s; σ), with
     any combination of
       * solver ∈ {'euler', 'heun'} (Heun with the general 2nd-order weights
-        x′ = x̂ + αh d, x_{i+1} = x̂ + h[(1 − 1/(2α)) d + 1/(2α) d′]; α = 1 is Heun,
-        α = ½ the midpoint method);
+        x′ = x̂ + αh d, x_{i+1} = x̂ + h[(1 − 1/(2α)) d + 1/(2α) d′], 0 < α ≤ 1;
+        α = 1 is Heun, α = ½ the midpoint method; α > 1 would evaluate the net
+        beyond t_{i+1}, at negative times in the last step);
       * discretization ∈ {'vp', 've', 'iddpm', 'edm'} — the σ-levels σ_i, mapped
         to times t_i = σ⁻¹(σ_i);
       * schedule ∈ {'vp', 've', 'linear'} — σ(t); scaling ∈ {'vp', 'none'} — s(t).
@@ -274,26 +359,31 @@ def ablation_sampler(
 
     Churn generalises Algorithm 2: γ_i is tested on σ(t_i) against
     [S_min, S_max], t̂ = σ⁻¹(σ(t_i)(1 + γ_i)) and
-    x̂ = s(t̂)/s(t_i) x_i + √(σ(t̂)² − σ(t_i)²) s(t̂) S_noise ε_i.
+    x̂ = s(t̂)/s(t_i) x_i + √(σ(t̂)² − σ(t_i)²) s(t̂) S_noise ε_i; where γ_i = 0,
+    t̂_i = t_i and x̂_i = x_i exactly.  `randn_like` is called as in `edm_sampler`.
 
     Returns x_N (in the scaled space x = s x̂; s(0) = 1 for all scalings), float64.
     """
-    _check_common(latents, num_steps, rho, S_churn, S_min, S_max, S_noise)
+    latents, num_steps, rho = _check_sampler_args(
+        net, latents, randn_like, num_steps, rho, callback
+    )
+    churn = Churn.check(S_churn, S_min, S_max, S_noise)
     check_choice("solver", solver, SOLVERS)
     check_choice("discretization", discretization, DISCRETIZATIONS)
     check_choice("schedule", schedule, SCHEDULES)
     check_choice("scaling", scaling, SCALINGS)
-    check_positive("alpha", alpha)
+    alpha = check_real("alpha", alpha, low=0.0, high=1.0, low_open=True)
+    epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
     default_min, default_max = default_sigma_range(discretization, epsilon_s)
     sigma_min = default_min if sigma_min is None else sigma_min
     sigma_max = default_max if sigma_max is None else sigma_max
-    check_sampling_range(sigma_min, sigma_max)
-    sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
+    sigma_min, sigma_max = sampling_range(net, sigma_min, sigma_max)
+    draw = noise_source(randn_like)
 
     # σ(t), s(t) and their derivatives (Table 1); VP's β's fitted to the range.
     vp_beta_d, vp_beta_min = vp_beta_from_sigma_range(sigma_min, sigma_max, epsilon_s)
-    sigma, sigma_deriv, sigma_inv = get_schedule(schedule, beta_d=vp_beta_d, beta_min=vp_beta_min)
-    s, s_deriv = get_scaling(scaling, sigma, sigma_deriv)
+    sigma, sigma_deriv, sigma_inv = schedule_formulas(schedule, vp_beta_d, vp_beta_min)
+    s, s_deriv = scaling_formulas(scaling, sigma, sigma_deriv)
 
     # Time steps: σ_i from the discretization, snapped, mapped to t_i = σ⁻¹(σ_i); then t_N = 0.
     sigma_steps = get_sigma_steps(
@@ -309,40 +399,90 @@ def ablation_sampler(
     )  # [N]
     t_steps = sigma_inv(net_round_sigma(net, sigma_steps.to(latents.device)))  # [N]
     t_steps = torch.cat([t_steps, torch.zeros_like(t_steps[:1])])  # [N + 1]
+    t_cur = t_steps[:-1]  # [N]
+    sigma_cur = sigma(t_cur)  # [N]
 
-    def d(x: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    # Churn: γ_i from σ(t_i); t̂_i = σ⁻¹(σ(t_i) + γ_i σ(t_i)) where γ_i > 0, t̂_i = t_i elsewhere.
+    gammas = churn.gammas(sigma_cur.tolist(), num_steps)
+    t_hat, sigma_hat = t_cur, sigma_cur  # [N]; exactly t_i and σ(t_i) without churn
+    noise_std, s_ratio = [0.0] * num_steps, [1.0] * num_steps
+    if any(gamma > 0 for gamma in gammas):
+        gamma = torch.tensor(gammas, dtype=torch.float64, device=t_steps.device)  # [N]
+        churned = gamma > 0  # [N]
+        raised = sigma_cur[churned] + gamma[churned] * sigma_cur[churned]
+        t_hat = t_cur.clone()
+        t_hat[churned] = sigma_inv(net_round_sigma(net, raised))
+        sigma_hat, s_hat = sigma(t_hat), s(t_hat)  # [N]
+        noise_std = (
+            (sigma_hat**2 - sigma_cur**2).clamp(min=0).sqrt() * s_hat * churn.S_noise
+        ).tolist()
+        s_ratio = (s_hat / s(t_cur)).tolist()  # s(t̂_i)/s(t_i)
+
+    def ode_coefficients(t: torch.Tensor) -> tuple[list[float], list[float], list[float]]:
+        """Eq. 4 at times t [N]: dx/dt = a x − b D(x/s; σ) with a = σ̇/σ + ṡ/s, b = σ̇ s/σ; and s."""
+        sigma_t, sigma_deriv_t, s_t = sigma(t), sigma_deriv(t), s(t)
+        a = sigma_deriv_t / sigma_t + s_deriv(t) / s_t
+        b = sigma_deriv_t * s_t / sigma_t
+        return a.tolist(), b.tolist(), s_t.tolist()
+
+    # Step sizes h_i = t_{i+1} − t̂_i, and the Heun point t′_i = t̂_i + α h_i (before the last step).
+    t_next = t_steps[1:]  # [N]
+    h = t_next - t_hat  # [N]
+    a_hat, b_hat, s_hat_list = ode_coefficients(t_hat)
+    heun_steps = num_steps - 1 if solver == "heun" else 0
+    if heun_steps:
+        t_prime = t_hat[:heun_steps] + alpha * h[:heun_steps]  # [N − 1]
+        a_prime, b_prime, s_prime = ode_coefficients(t_prime)
+        sigma_prime_tensor = sigma(t_prime).unbind()  # 0-dim σ(t′_i) for the net
+    h_list = h.tolist()
+    sigma_hat_tensor = sigma_hat.unbind()  # 0-dim σ(t̂_i) for the net
+    weight_cur, weight_prime = 1 - 1 / (2 * alpha), 1 / (2 * alpha)
+
+    def derivative(
+        x: torch.Tensor, a: float, b: float, s_t: float, sigma_t: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """dx/dt = (σ̇/σ + ṡ/s) x − (σ̇ s/σ) D(x/s; σ) (Eq. 4 with Eq. 3), and that D."""
-        denoised = net(x / s(t), sigma(t), class_labels).to(torch.float64)  # [B, ...]
-        d_x = (sigma_deriv(t) / sigma(t) + s_deriv(t) / s(t)) * x - sigma_deriv(t) * s(t) / sigma(
-            t
-        ) * denoised
-        return d_x, denoised
+        x_in = x if s_t == 1.0 else x / s_t
+        denoised = net_output(net(x_in, sigma_t, class_labels), x_in)  # [B, ...]
+        return a * x - b * denoised, denoised
 
     # Sample x_0 ~ N(0, σ(t_0)² s(t_0)² I).
-    x_next = latents.to(torch.float64) * (sigma(t_steps[0]) * s(t_steps[0]))  # [B, ...]
-    for i, (t_cur, t_next) in enumerate(zip(t_steps[:-1], t_steps[1:])):
+    x_next = latents * float(sigma(t_steps[0]) * s(t_steps[0]))  # [B, ...]
+    for i in range(num_steps):
         x_cur = x_next  # [B, ...]
 
-        # Increase noise temporarily: γ_i from σ(t_i), t̂_i = σ⁻¹(σ(t_i) + γ_i σ(t_i)).
-        gamma = min(S_churn / num_steps, math.sqrt(2) - 1) if S_min <= sigma(t_cur) <= S_max else 0
-        t_hat = sigma_inv(net_round_sigma(net, sigma(t_cur) + gamma * sigma(t_cur)))
-        noise_std = (sigma(t_hat) ** 2 - sigma(t_cur) ** 2).clamp(min=0).sqrt() * s(t_hat) * S_noise
-        x_hat = s(t_hat) / s(t_cur) * x_cur + noise_std * randn_like(x_cur)  # [B, ...]
+        # Increase noise temporarily: x̂_i = s(t̂_i)/s(t_i) x_i + √(σ(t̂_i)² − σ(t_i)²) s(t̂_i) S_noise ε_i.
+        noise = draw(x_cur) if churn.S_churn > 0 else None  # [B, ...], once per step
+        x_hat = s_ratio[i] * x_cur + noise_std[i] * noise if gammas[i] > 0 else x_cur
 
         # Euler step: x_{i+1} = x̂_i + h d_i, h = t_{i+1} − t̂_i.
-        h = t_next - t_hat
-        d_cur, denoised = d(x_hat, t_hat)  # [B, ...]
-        x_next = x_hat + h * d_cur
+        d_cur, denoised = derivative(x_hat, a_hat[i], b_hat[i], s_hat_list[i], sigma_hat_tensor[i])
+        x_next = x_hat + h_list[i] * d_cur
 
         # Apply 2nd order correction (unless Euler or the last step, to σ = 0).
-        if solver == "heun" and i < num_steps - 1:
-            t_prime = t_hat + alpha * h
-            x_prime = x_hat + alpha * h * d_cur  # [B, ...]
-            d_prime, _ = d(x_prime, t_prime)
-            x_next = x_hat + h * ((1 - 1 / (2 * alpha)) * d_cur + 1 / (2 * alpha) * d_prime)
+        if i < heun_steps:
+            # x′ = x̂ + αh d (for α = 1, the Euler step just taken: αh = h exactly).
+            x_prime = x_next if alpha == 1 else x_hat + alpha * h_list[i] * d_cur  # [B, ...]
+            d_prime, _ = derivative(
+                x_prime, a_prime[i], b_prime[i], s_prime[i], sigma_prime_tensor[i]
+            )
+            x_next = x_hat + h_list[i] * (weight_cur * d_cur + weight_prime * d_prime)
 
         if callback is not None:
-            callback(step_record(i, t_cur, t_next, t_hat, x_cur, x_hat, denoised, x_next, sigma, s))
+            callback(
+                step_record(
+                    i,
+                    t_steps[i],
+                    t_steps[i + 1],
+                    t_hat[i],
+                    x_cur,
+                    x_hat,
+                    denoised,
+                    x_next,
+                    sigma,
+                    s,
+                )
+            )
     return x_next
 
 
@@ -378,8 +518,10 @@ def record_trajectory(
     Uses the sampler's `callback` (a `callback` in kwargs is still called) and
     wraps the net in `CountingNet`; the sampler itself is not duplicated.
     """
+    check_callable("sampler", sampler)
+    check_forwarded("the sampler", sampler, kwargs)
     steps: list[dict[str, Any]] = []
-    user_callback = kwargs.pop("callback", None)
+    user_callback = check_callable("callback", kwargs.pop("callback", None), allow_none=True)
 
     def record(step: dict[str, Any]) -> None:
         steps.append(

@@ -8,6 +8,8 @@ samplers, the preconditioners and the book's plots share one definition.
 
 Conventions: every function accepts a float or a tensor and returns a tensor;
 tensors keep their dtype (pass float64 for exact work), floats become float64.
+Times t and noise levels σ must be finite and ≥ 0 (a `ValueError` naming the
+argument otherwise), so a schedule never returns NaN for an accepted input.
 The VP formulas are evaluated exactly as Table 1 writes them (exp(·) − 1 and
 ln(σ² + 1), not expm1/log1p), so that float32 results match the paper's
 reference setup, whose pretrained VP networks were driven by these values.
@@ -23,11 +25,16 @@ from collections.abc import Callable
 import torch
 
 from ._validation import (
+    MAX_LEVELS,
+    check_callable,
     check_choice,
+    check_dtype,
     check_integer,
     check_num_steps,
     check_positive,
+    check_real,
     check_sigma_range,
+    check_sigma_tensor,
     check_unit_interval,
 )
 
@@ -38,16 +45,79 @@ SCALINGS = ("vp", "none")
 DISCRETIZATIONS = ("vp", "ve", "iddpm", "edm")
 
 
-def _as_tensor(t: torch.Tensor | float) -> torch.Tensor:
-    """Tensors pass through unchanged; Python numbers become float64 tensors."""
-    return t if isinstance(t, torch.Tensor) else torch.as_tensor(t, dtype=torch.float64)
+def _as_tensor(t: torch.Tensor | float, name: str = "t") -> torch.Tensor:
+    """A time (or σ) ≥ 0 as a tensor: tensors keep their floating dtype; numbers become float64."""
+    return check_sigma_tensor(t, name)
+
+
+def _vp_betas(beta_d: float, beta_min: float) -> tuple[float, float]:
+    """β_d and β_min as floats (any finite values: a refitted β_min may be negative)."""
+    return check_real("beta_d", beta_d), check_real("beta_min", beta_min)
+
+
+def _vp_time(t: torch.Tensor | float, beta_d: float, beta_min: float) -> torch.Tensor:
+    """A VP time t ≥ 0 at which ½β_d t² + β_min t = ln(σ(t)² + 1) ≥ 0, so that σ(t) is real."""
+    t = _as_tensor(t)
+    if bool((0.5 * beta_d * t**2 + beta_min * t < 0).any()):
+        raise ValueError(
+            f"t must lie where ½β_d t² + β_min t >= 0 (so that σ(t)² = exp(·) − 1 >= 0); "
+            f"with beta_d={beta_d:g}, beta_min={beta_min:g} some t given are outside"
+        )
+    return t
+
+
+# The formulas.  Each public function below checks its arguments, then evaluates one of
+# these; the samplers evaluate them directly on time grids they have already checked.
+def _vp_sigma(t: torch.Tensor, beta_d: float, beta_min: float) -> torch.Tensor:
+    return ((0.5 * beta_d * t**2 + beta_min * t).exp() - 1).sqrt()
+
+
+def _vp_sigma_deriv(t: torch.Tensor, beta_d: float, beta_min: float) -> torch.Tensor:
+    sigma = _vp_sigma(t, beta_d, beta_min)
+    return 0.5 * (beta_d * t + beta_min) * (sigma + 1 / sigma)
+
+
+def _vp_sigma_inv(sigma: torch.Tensor, beta_d: float, beta_min: float) -> torch.Tensor:
+    return ((beta_min**2 + 2 * beta_d * (sigma**2 + 1).log()).sqrt() - beta_min) / beta_d
+
+
+def _vp_scaling(t: torch.Tensor, beta_d: float, beta_min: float) -> torch.Tensor:
+    return (-0.5 * (0.5 * beta_d * t**2 + beta_min * t)).exp()
+
+
+def _vp_scaling_deriv(t: torch.Tensor, beta_d: float, beta_min: float) -> torch.Tensor:
+    return -0.5 * (beta_d * t + beta_min) * _vp_scaling(t, beta_d, beta_min)  # = −σσ̇s³
+
+
+def _ve_sigma(t: torch.Tensor) -> torch.Tensor:
+    return t.sqrt()
+
+
+def _ve_sigma_deriv(t: torch.Tensor) -> torch.Tensor:
+    return 0.5 / t.sqrt()
+
+
+def _ve_sigma_inv(sigma: torch.Tensor) -> torch.Tensor:
+    return sigma**2
+
+
+def _identity(t: torch.Tensor) -> torch.Tensor:
+    return t
+
+
+def _ones(t: torch.Tensor) -> torch.Tensor:
+    return torch.ones_like(t)
+
+
+def _zeros(t: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(t)
 
 
 # --------------------------------------------------------------------------- VP
 def vp_sigma(t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1) -> torch.Tensor:
     """VP noise schedule σ(t) = √(exp(½β_d t² + β_min t) − 1) (Table 1, column VP)."""
-    t = _as_tensor(t)
-    return ((0.5 * beta_d * t**2 + beta_min * t).exp() - 1).sqrt()
+    beta_d, beta_min = _vp_betas(beta_d, beta_min)
+    return _vp_sigma(_vp_time(t, beta_d, beta_min), beta_d, beta_min)
 
 
 def vp_sigma_deriv(
@@ -57,9 +127,8 @@ def vp_sigma_deriv(
 
     (The second form uses exp(½β_d t² + β_min t) = σ(t)² + 1.)
     """
-    t = _as_tensor(t)
-    sigma = vp_sigma(t, beta_d, beta_min)
-    return 0.5 * (beta_d * t + beta_min) * (sigma + 1 / sigma)
+    beta_d, beta_min = _vp_betas(beta_d, beta_min)
+    return _vp_sigma_deriv(_vp_time(t, beta_d, beta_min), beta_d, beta_min)
 
 
 def vp_sigma_inv(
@@ -67,26 +136,27 @@ def vp_sigma_inv(
 ) -> torch.Tensor:
     """σ⁻¹(σ) = (√(β_min² + 2β_d ln(σ² + 1)) − β_min) / β_d, the positive root of
     ½β_d t² + β_min t = ln(σ² + 1) (Table 1's VP inverse, used by c_noise and p_train)."""
-    sigma = _as_tensor(sigma)
-    return ((beta_min**2 + 2 * beta_d * (sigma**2 + 1).log()).sqrt() - beta_min) / beta_d
+    sigma = _as_tensor(sigma, "sigma")
+    beta_d, beta_min = _vp_betas(beta_d, beta_min)
+    if beta_d == 0:
+        raise ValueError("beta_d must be non-zero to invert σ(t) (the root divides by β_d)")
+    return _vp_sigma_inv(sigma, beta_d, beta_min)
 
 
 def vp_scaling(
     t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1
 ) -> torch.Tensor:
     """VP scaling s(t) = 1/√(1 + σ(t)²) = exp(−½(½β_d t² + β_min t)) (Table 1, Eq. 4)."""
-    t = _as_tensor(t)
-    return (-0.5 * (0.5 * beta_d * t**2 + beta_min * t)).exp()
+    beta_d, beta_min = _vp_betas(beta_d, beta_min)
+    return _vp_scaling(_vp_time(t, beta_d, beta_min), beta_d, beta_min)
 
 
 def vp_scaling_deriv(
     t: torch.Tensor | float, beta_d: float = 19.9, beta_min: float = 0.1
 ) -> torch.Tensor:
     """ṡ(t) = −σ(t) σ̇(t) s(t)³, the derivative of s = (1 + σ²)^(−½)."""
-    t = _as_tensor(t)
-    return (
-        -0.5 * (beta_d * t + beta_min) * vp_scaling(t, beta_d, beta_min)
-    )  # = −σσ̇s³ in closed form
+    beta_d, beta_min = _vp_betas(beta_d, beta_min)
+    return _vp_scaling_deriv(_vp_time(t, beta_d, beta_min), beta_d, beta_min)
 
 
 def vp_beta_from_sigma_range(
@@ -99,7 +169,7 @@ def vp_beta_from_sigma_range(
     β_d = 2(L_min/ε_s − L_max)/(ε_s − 1) and β_min = L_max − ½β_d.
     With (σ(10⁻³), σ(1)) of the default schedule this returns (19.9, 0.1).
     """
-    check_sigma_range(sigma_min, sigma_max)
+    sigma_min, sigma_max = check_sigma_range(sigma_min, sigma_max)
     epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
     L_min, L_max = math.log(sigma_min**2 + 1), math.log(sigma_max**2 + 1)
     beta_d = 2 * (L_min / epsilon_s - L_max) / (epsilon_s - 1)
@@ -110,17 +180,17 @@ def vp_beta_from_sigma_range(
 # --------------------------------------------------------------------- VE, EDM
 def ve_sigma(t: torch.Tensor | float) -> torch.Tensor:
     """VE noise schedule σ(t) = √t (Table 1, column VE)."""
-    return _as_tensor(t).sqrt()
+    return _ve_sigma(_as_tensor(t))
 
 
 def ve_sigma_deriv(t: torch.Tensor | float) -> torch.Tensor:
     """σ̇(t) = 1/(2√t) for the VE schedule."""
-    return 0.5 / _as_tensor(t).sqrt()
+    return _ve_sigma_deriv(_as_tensor(t))
 
 
 def ve_sigma_inv(sigma: torch.Tensor | float) -> torch.Tensor:
     """σ⁻¹(σ) = σ² for the VE schedule."""
-    return _as_tensor(sigma) ** 2
+    return _ve_sigma_inv(_as_tensor(sigma, "sigma"))
 
 
 def linear_sigma(t: torch.Tensor | float) -> torch.Tensor:
@@ -130,31 +200,62 @@ def linear_sigma(t: torch.Tensor | float) -> torch.Tensor:
 
 def linear_sigma_deriv(t: torch.Tensor | float) -> torch.Tensor:
     """σ̇(t) = 1."""
-    return torch.ones_like(_as_tensor(t))
+    return _ones(_as_tensor(t))
 
 
 def linear_sigma_inv(sigma: torch.Tensor | float) -> torch.Tensor:
     """σ⁻¹(σ) = σ."""
-    return _as_tensor(sigma)
+    return _as_tensor(sigma, "sigma")
 
 
 def no_scaling(t: torch.Tensor | float) -> torch.Tensor:
     """s(t) = 1 (Table 1, columns VE, iDDPM, EDM)."""
-    return torch.ones_like(_as_tensor(t))
+    return _ones(_as_tensor(t))
 
 
 def no_scaling_deriv(t: torch.Tensor | float) -> torch.Tensor:
     """ṡ(t) = 0."""
-    return torch.zeros_like(_as_tensor(t))
+    return _zeros(_as_tensor(t))
 
 
 # ---------------------------------------------------------------- by name
+def schedule_formulas(name: str, beta_d: float, beta_min: float) -> tuple[Fn, Fn, Fn]:
+    """(σ, σ̇, σ⁻¹) of schedule `name` without argument checks, for times a caller has checked."""
+    if name == "vp":
+        return (
+            lambda t: _vp_sigma(t, beta_d, beta_min),
+            lambda t: _vp_sigma_deriv(t, beta_d, beta_min),
+            lambda sigma: _vp_sigma_inv(sigma, beta_d, beta_min),
+        )
+    if name == "ve":
+        return _ve_sigma, _ve_sigma_deriv, _ve_sigma_inv
+    return _identity, _ones, _identity
+
+
+def scaling_formulas(name: str, sigma: Fn, sigma_deriv: Fn) -> tuple[Fn, Fn]:
+    """(s, ṡ) of scaling `name` for a given σ(t), σ̇(t), without argument checks.
+
+    'vp' is s(t) = 1/√(1 + σ(t)²), whose derivative is ṡ = −σ σ̇ s³; 'none' is s = 1, ṡ = 0.
+    """
+    if name == "none":
+        return _ones, _zeros
+
+    def s(t):
+        return 1 / (1 + sigma(t) ** 2).sqrt()
+
+    def s_deriv(t):
+        return -sigma(t) * sigma_deriv(t) * s(t) ** 3
+
+    return s, s_deriv
+
+
 def get_schedule(name: str, beta_d: float = 19.9, beta_min: float = 0.1) -> tuple[Fn, Fn, Fn]:
     """(σ, σ̇, σ⁻¹) of the schedule `name` ∈ {'vp', 've', 'linear'} (Table 1, row σ(t)).
 
-    `beta_d`, `beta_min` are used by 'vp' only.
+    `beta_d`, `beta_min` are used by 'vp' only.  The functions check their argument.
     """
     check_choice("schedule", name, SCHEDULES)
+    beta_d, beta_min = _vp_betas(beta_d, beta_min)
     if name == "vp":
         return (
             lambda t: vp_sigma(t, beta_d, beta_min),
@@ -171,19 +272,15 @@ def get_scaling(name: str, sigma: Fn, sigma_deriv: Fn) -> tuple[Fn, Fn]:
 
     'vp' is s(t) = 1/√(1 + σ(t)²) for whatever σ(t) is given, so that the
     scaled x = s x̂ keeps unit variance for unit-variance data; its derivative
-    is ṡ = −σ σ̇ s³.  'none' is s = 1, ṡ = 0.
+    is ṡ = −σ σ̇ s³.  'none' is s = 1, ṡ = 0.  The functions check their argument.
     """
     check_choice("scaling", name, SCALINGS)
     if name == "none":
         return no_scaling, no_scaling_deriv
-
-    def s(t):
-        return 1 / (1 + sigma(t) ** 2).sqrt()
-
-    def s_deriv(t):
-        return -sigma(t) * sigma_deriv(t) * s(t) ** 3
-
-    return s, s_deriv
+    check_callable("sigma", sigma)
+    check_callable("sigma_deriv", sigma_deriv)
+    s, s_deriv = scaling_formulas(name, sigma, sigma_deriv)
+    return (lambda t: s(_as_tensor(t))), (lambda t: s_deriv(_as_tensor(t)))
 
 
 # ------------------------------------------------------------ time steps
@@ -202,6 +299,7 @@ def vp_sigma_steps(
     σ_0 = sigma_max and σ_{N−1} = sigma_min.  Returns float64 [N], descending.
     """
     frac = _step_fraction(num_steps)
+    epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
     beta_d, beta_min = vp_beta_from_sigma_range(sigma_min, sigma_max, epsilon_s)
     t = 1 + frac * (epsilon_s - 1)  # [N], 1 → ε_s
     return vp_sigma(t, beta_d, beta_min)
@@ -210,10 +308,10 @@ def vp_sigma_steps(
 def ve_sigma_steps(num_steps: int, sigma_min: float, sigma_max: float) -> torch.Tensor:
     """VE time steps t_i = σ_max² (σ_min²/σ_max²)^{i/(N−1)}, σ_i = √t_i (Table 1, column VE).
 
-    The σ's are geometric: uniform in log σ.  Returns float64 [N], descending.
+    The σ's are geometric: uniform in log σ, so σ_min must be > 0.  Returns float64 [N], descending.
     """
     frac = _step_fraction(num_steps)
-    sigma_min, sigma_max = check_sigma_range(sigma_min, sigma_max)
+    sigma_min, sigma_max = check_sigma_range(sigma_min, sigma_max, allow_zero_min=False)
     t = sigma_max**2 * (sigma_min**2 / sigma_max**2) ** frac  # [N]
     return ve_sigma(t)
 
@@ -225,8 +323,15 @@ def iddpm_alpha_bar(
 
     Evaluated in `dtype`, float32 by default (torch's default precision, which
     is what the paper's reference setup uses for ᾱ_j): see `iddpm_u`.
+    `j` is an index 0 … M or a tensor of them.
     """
-    j = torch.as_tensor(j).to(dtype)
+    M = check_integer("M", M, 1, MAX_LEVELS)
+    C_2 = check_positive("C_2", C_2)
+    dtype = check_dtype("dtype", dtype)
+    j = check_sigma_tensor(j, "j")
+    if bool((j > M).any()):
+        raise ValueError(f"j must be an index in 0 … M = {M}, got values above M")
+    j = j.to(dtype)
     return (0.5 * math.pi * j / M / (C_2 + 1)).sin() ** 2
 
 
@@ -239,20 +344,23 @@ def iddpm_u(
     u_{j−1} = √((u_j² + 1)/max(ᾱ_{j−1}/ᾱ_j, C₁) − 1) starts from u_M = 0; the
     clamp at C₁ bounds u_0.  These are the only σ's an iDDPM network was trained on.
 
-    Precision matters here: the recursion compounds rounding over M steps.  As
-    in the paper's reference setup, ᾱ_j is evaluated in float32 and the
-    recursion runs in `dtype` (float64 for the sampler's time steps, float32
-    for `iDDPMPrecond`'s levels).  In exact arithmetic u_999 would be about
-    5e-4 (relative) larger; matching the reference setup keeps iDDPM sampling
-    comparable with it.
+    Vectorised.  Writing v_j = u_j² + 1, the recursion is v_{j−1} = v_j / r_j with
+    r_j = max(ᾱ_{j−1}/ᾱ_j, C₁) and v_M = 1, so ln v_j = −Σ_{k > j} ln r_k, a
+    reversed cumulative sum, and u_j = √(exp(ln v_j) − 1) (expm1, exact near 0).
+    This runs in float64 and is cast to `dtype` at the end; M = 10⁶ takes
+    milliseconds.  As in the paper's reference setup, ᾱ_j itself is evaluated in
+    float32.  The reference runs the recursion step by step in float32, whose
+    rounding drifts from these levels by up to ~2e-4 (relative) at the smallest
+    levels (u_999 with M = 1000); the largest agree to float32 precision.
     """
-    M = check_integer("M", M, 1)
+    M = check_integer("M", M, 1, MAX_LEVELS)
     C_1, C_2 = check_positive("C_1", C_1), check_positive("C_2", C_2)
-    u = torch.zeros(M + 1, dtype=dtype)  # u_M = 0
-    for j in range(M, 0, -1):  # M, …, 1
-        ratio = (iddpm_alpha_bar(j - 1, M, C_2) / iddpm_alpha_bar(j, M, C_2)).clamp(min=C_1)
-        u[j - 1] = ((u[j] ** 2 + 1) / ratio - 1).sqrt()
-    return u
+    dtype = check_dtype("dtype", dtype)
+    alpha_bar = iddpm_alpha_bar(torch.arange(M + 1), M, C_2)  # [M + 1], float32
+    ratio = (alpha_bar[:-1] / alpha_bar[1:]).clamp(min=C_1).to(torch.float64)  # [M], r_1 … r_M
+    log_v = torch.zeros(M + 1, dtype=torch.float64)  # ln v_M = 0
+    log_v[:-1] = (-ratio.log()).flip(0).cumsum(0).flip(0)  # ln v_j = −Σ_{k=j+1}^{M} ln r_k
+    return log_v.expm1().sqrt().to(dtype)  # [M + 1]
 
 
 def iddpm_sigma_steps(
@@ -280,10 +388,11 @@ def iddpm_sigma_steps(
     kept = u[(u >= sigma_min) & (u <= sigma_max)]  # [K]
     if len(kept) == 0:
         raise ValueError(
-            f"no iDDPM level u_j lies in [sigma_min, sigma_max] = [{sigma_min}, {sigma_max}]"
+            f"sigma_min and sigma_max must bracket at least one iDDPM level u_j; "
+            f"none lies in [{sigma_min}, {sigma_max}]"
         )
     step_indices = torch.arange(len(frac), dtype=torch.float64)  # [N], 0 … N − 1
-    index = ((len(kept) - 1) / (num_steps - 1) * step_indices).round().long()  # [N], ties to even
+    index = ((len(kept) - 1) / (len(frac) - 1) * step_indices).round().long()  # [N], ties to even
     return kept[index]
 
 
@@ -296,13 +405,25 @@ def edm_sigma_steps(
 
     Uniform in σ^{1/ρ}; ρ = 7 concentrates steps at low σ, where the ODE's
     curvature (and so the truncation error) is largest.  Returns float64 [N].
+    A ρ so small that σ_max^{1/ρ} overflows float64, or so large that the
+    steps no longer decrease strictly, is an error naming rho.
     """
     frac = _step_fraction(num_steps)
     sigma_min, sigma_max = check_sigma_range(sigma_min, sigma_max)
     rho = check_positive("rho", rho)
-    return (
-        sigma_max ** (1 / rho) + frac * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))
-    ) ** rho
+    try:
+        root_max, root_min = sigma_max ** (1 / rho), sigma_min ** (1 / rho)
+    except OverflowError:
+        root_max = root_min = math.inf
+    if math.isfinite(root_max) and root_min < root_max:
+        steps = (root_max + frac * (root_min - root_max)) ** rho  # [N]
+        values = steps.tolist()
+        if math.isfinite(values[0]) and all(a > b for a, b in zip(values, values[1:])):
+            return steps
+    raise ValueError(
+        f"rho={rho!r} cannot discretize [{sigma_min}, {sigma_max}] in float64 with {len(frac)} "
+        f"steps (σ^(1/ρ) overflows, or the steps do not decrease strictly); use a rho of order 1 to 100"
+    )
 
 
 def get_sigma_steps(
@@ -336,7 +457,7 @@ def default_sigma_range(discretization: str, epsilon_s: float = 1e-3) -> tuple[f
     edm: (0.002, 80).
     """
     check_choice("discretization", discretization, DISCRETIZATIONS)
+    epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
     if discretization == "vp":
-        epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
         return float(vp_sigma(epsilon_s)), float(vp_sigma(1.0))
     return {"ve": (0.02, 100.0), "iddpm": (0.002, 81.0), "edm": (0.002, 80.0)}[discretization]

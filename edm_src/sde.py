@@ -20,8 +20,9 @@ from collections.abc import Callable
 
 import torch
 
-from ._validation import check_finite, check_positive, check_sampling_range
-from .samplers import net_clamp_range, net_round_sigma, step_record
+from ._net import check_latents, check_net, net_output, net_round_sigma, sampling_range
+from ._validation import check_callable, check_num_steps, check_positive
+from .samplers import noise_source, step_record
 from .schedules import edm_sigma_steps
 
 
@@ -51,20 +52,27 @@ def sde_sampler(
     EDM's (Eq. 5), clamped to the net's [sigma_min, sigma_max] and snapped with its
     `round_sigma` as in the samplers; the loop runs in float64.  `callback`, if given, receives after every
     step the same dict as the samplers' callbacks, so `record_trajectory` works.
+    `randn_like` is called once per step, except in the last (deterministic) one.
     """
-    check_positive("beta", beta, allow_zero=True)
-    check_finite("latents", latents)
-    check_sampling_range(sigma_min, sigma_max)
-    sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
+    check_net(net)
+    check_callable("randn_like", randn_like)
+    check_callable("callback", callback, allow_none=True)
+    num_steps = check_num_steps(num_steps)
+    rho = check_positive("rho", rho)
+    beta = check_positive("beta", beta, allow_zero=True)
+    latents = check_latents(net, latents)
+    sigma_min, sigma_max = sampling_range(net, sigma_min, sigma_max)
+    draw = noise_source(randn_like)
     t_steps = edm_sigma_steps(num_steps, sigma_min, sigma_max, rho).to(latents.device)  # [N]
     t_steps = torch.cat(
         [net_round_sigma(net, t_steps), torch.zeros_like(t_steps[:1])]
     )  # t_N = 0, [N + 1]
 
-    x_next = latents.to(torch.float64) * t_steps[0]  # x_0 ~ N(0, t_0² I)
-    for i, (t_cur, t_next) in enumerate(zip(t_steps[:-1], t_steps[1:])):
+    x_next = latents * t_steps[0]  # x_0 ~ N(0, t_0² I)
+    for i in range(num_steps):  # by index: no list of N step pairs is built
+        t_cur, t_next = t_steps[i], t_steps[i + 1]
         x_cur = x_next
-        denoised = net(x_cur, t_cur, class_labels).to(torch.float64)
+        denoised = net_output(net(x_cur, t_cur, class_labels), x_cur)
         if t_next == 0:
             # Last step: deterministic Euler step of the ODE, lands on D(x; t).
             x_next = denoised
@@ -73,7 +81,7 @@ def sde_sampler(
             score = (denoised - x_cur) / t_cur**2  # Eq. 3
             # ODE drift (σ̇σ = t) plus Langevin drift (β σ² = β̃ t), then the noise √(2β h) σ.
             x_next = x_cur + (1 + beta) * h * t_cur * score
-            x_next = x_next + (2 * beta * h * t_cur).sqrt() * randn_like(x_cur)
+            x_next = x_next + (2 * beta * h * t_cur).sqrt() * draw(x_cur)
         if callback is not None:  # the samplers' record, with no churn: t̂ = t, x̂ = x
             callback(step_record(i, t_cur, t_next, t_cur, x_cur, x_cur, denoised, x_next))
     return x_next

@@ -28,7 +28,16 @@ from typing import Any
 
 import torch
 
-from ._validation import check_finite, check_integer
+from ._validation import (
+    check_callable,
+    check_forwarded,
+    check_integer,
+    check_num_steps,
+    check_seed,
+    check_sequence,
+    check_sigma_tensor,
+    check_tensor,
+)
 from .metrics import _flat, _mean_cov, frechet_distance_gaussians
 from .samplers import Net, run_counted
 
@@ -43,7 +52,7 @@ def seeded_randn_like(seed: int) -> Callable[[torch.Tensor], torch.Tensor]:
     on the CPU, so the stream does not depend on the device).  Two functions made
     with the same seed produce the same sequence of draws.
     """
-    generator = torch.Generator().manual_seed(int(seed))
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
 
     def randn_like(x: torch.Tensor) -> torch.Tensor:
         return torch.randn(x.shape, generator=generator, dtype=torch.float64).to(x.device)
@@ -70,10 +79,15 @@ def setting_sweep(
     fresh `seeded_randn_like(seed)`, so runs differ only in the swept setting.
     Example: ``setting_sweep(edm_sampler, net, z, metric, "S_churn", [0, 5, 10], num_steps=32)``.
     """
-    if name in kwargs or name in ("randn_like", "latents", "net"):
+    check_callable("sampler", sampler)
+    check_callable("metric", metric)
+    if not isinstance(name, str) or name in kwargs or name in ("randn_like", "latents", "net"):
         raise ValueError(
             f"name={name!r} must be a sampler keyword that is not also given in kwargs"
         )
+    values = check_sequence("values", values, min_length=1)
+    check_forwarded("the sampler", sampler, {name: None, **kwargs})
+    seeded_randn_like(seed)  # checks the seed before any run
     results = []
     for value in values:
         samples = sampler(
@@ -99,15 +113,15 @@ def metric_vs_nfe(
     batch is one evaluation): 2N − 1 for Algorithm 2, N for Euler–Maruyama.
     Runs share `latents` and a fresh `seeded_randn_like(seed)` as in `setting_sweep`.
     """
+    check_callable("sampler", sampler)
+    check_callable("metric", metric)
+    steps = [check_num_steps(n, "steps") for n in check_sequence("steps", steps, min_length=1)]
+    check_forwarded("the sampler", sampler, kwargs)
+    seeded_randn_like(seed)  # checks the seed before any run
     nfes, results = [], []
     for num_steps in steps:
         samples, nfe = run_counted(
-            sampler,
-            net,
-            latents,
-            randn_like=seeded_randn_like(seed),
-            num_steps=check_integer("steps", num_steps, 2),
-            **kwargs,
+            sampler, net, latents, randn_like=seeded_randn_like(seed), num_steps=num_steps, **kwargs
         )
         nfes.append(nfe)
         results.append(metric(samples))
@@ -137,8 +151,8 @@ def whitened_frechet_distance(x: torch.Tensor, mean: torch.Tensor, cov: torch.Te
     total variance.  Invariant under any invertible affine map applied to the
     samples and the target alike.  `cov` must be positive definite.
     """
-    mean = check_finite("mean", torch.as_tensor(mean, dtype=torch.float64)).reshape(-1)  # [D]
-    cov = check_finite("cov", torch.as_tensor(cov, dtype=torch.float64))  # [D, D]
+    mean = check_tensor("mean", mean, float_dtype=torch.float64).to(torch.float64).reshape(-1)
+    cov = check_tensor("cov", cov, min_ndim=2, max_ndim=2).to(torch.float64)  # [D, D]
     D = len(mean)
     if cov.shape != (D, D):
         raise ValueError(f"cov must have shape [{D}, {D}] to match mean, got {tuple(cov.shape)}")
@@ -161,7 +175,7 @@ def spread_ratio(x: torch.Tensor, cov: torch.Tensor, k: int) -> float:
     leftover noise.  For a mixture of narrow components on a low-dimensional
     surface these are the directions across the surface (the components' own width).
     """
-    cov = check_finite("cov", torch.as_tensor(cov, dtype=torch.float64))
+    cov = check_tensor("cov", cov, min_ndim=2, max_ndim=2).to(torch.float64)
     x = _flat("x", x)
     D = x.shape[1]
     if cov.shape != (D, D):
@@ -184,14 +198,16 @@ def denoiser_error_profile(
     Divide by σ_data for the error relative to the data's scale, or by
     c_out(σ) for the error of the network's raw output F (Sec. 5).
     """
-    y = check_finite("y", torch.as_tensor(y)).to(torch.float64)
-    noise = torch.randn(
-        y.shape, generator=torch.Generator().manual_seed(int(seed)), dtype=torch.float64
-    ).to(y.device)
+    check_callable("net", net)
+    check_callable("exact", exact)
+    y = check_tensor("y", y, float_dtype=torch.float64).to(torch.float64)
+    sigmas = check_sigma_tensor(check_sequence("sigmas", sigmas, min_length=1), "sigmas").tolist()
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
+    noise = torch.randn(y.shape, generator=generator, dtype=torch.float64).to(y.device)
     errors = []
     for sigma in sigmas:
-        x = y + float(sigma) * noise
-        sigma_t = torch.tensor(float(sigma), dtype=torch.float64, device=y.device)
+        x = y + sigma * noise
+        sigma_t = torch.tensor(sigma, dtype=torch.float64, device=y.device)
         difference = net(x, sigma_t).to(torch.float64) - exact(x, sigma_t).to(torch.float64)
         errors.append(difference.square().mean().sqrt())
     return torch.stack(errors)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ._validation import check_choice, check_sequence
 from .schedules import iddpm_u
 
 COLUMNS = ("VP", "VE", "iDDPM + DDIM", "EDM")
@@ -180,8 +181,10 @@ TABLE1: dict[str, dict[str, Cell]] = {
 
 
 def table1_markdown(rows: list[str] | None = None) -> str:
-    """Table 1 (or the given rows) as a MyST Markdown table, ready for `IPython.display.Markdown`."""
-    rows = list(TABLE1) if rows is None else rows
+    """Table 1 (or the given rows, names of `TABLE1`) as a MyST Markdown table, ready for
+    `IPython.display.Markdown`."""
+    rows = list(TABLE1) if rows is None else check_sequence("rows", rows, min_length=1)
+    rows = [check_choice("rows", row, TABLE1) for row in rows]
     lines = ["| | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for row in rows:
         lines.append(f"| {row} | " + " | ".join(TABLE1[row][c].latex for c in COLUMNS) + " |")

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from helpers import raises_naming
 
 from edm_src.benchmarks import ImperfectDenoiser, digits_benchmark, low_dim_mixture, ring_2d
 from edm_src.denoisers import EmpiricalDenoiser, GaussianMixture
@@ -177,7 +178,7 @@ def test_imperfect_denoiser_passes_the_net_protocol_through():
 )
 def test_imperfect_denoiser_bad_inputs(kwargs, name):
     """Invalid error settings raise ValueError naming the argument."""
-    with pytest.raises(ValueError, match=name):
+    with raises_naming(name):
         ImperfectDenoiser(gaussian(), **kwargs)
 
 
@@ -192,5 +193,5 @@ def test_imperfect_denoiser_bad_inputs(kwargs, name):
 )
 def test_low_dim_mixture_bad_inputs(kwargs, name):
     """Invalid construction settings raise ValueError naming the argument."""
-    with pytest.raises(ValueError, match=name):
+    with raises_naming(name):
         low_dim_mixture(**kwargs)

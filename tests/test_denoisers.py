@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from helpers import raises_naming
 
 from edm_src import EmpiricalDenoiser, GaussianMixture, load_digits, toy_mixture
 
@@ -169,18 +170,18 @@ def test_empirical_denoiser_limits_on_all_digits():
 )
 def test_mixture_parameter_errors(kwargs, match):
     """Shape mismatches and invalid values in the mixture parameters are ValueErrors naming them."""
-    with pytest.raises(ValueError, match=match):
+    with raises_naming(match):
         GaussianMixture(**kwargs)
 
 
 def test_call_errors():
     """Negative σ, wrong sizes and unknown toy names are ValueErrors naming the argument."""
     gm = random_mixture(D=3)
-    with pytest.raises(ValueError, match="sigma"):
+    with raises_naming("sigma"):
         gm(torch.zeros(2, 3), -0.1)
-    with pytest.raises(ValueError, match="sigma"):
+    with raises_naming("sigma"):
         gm(torch.zeros(2, 3), torch.ones(3))
-    with pytest.raises(ValueError, match="x must"):
+    with raises_naming("x must"):
         gm(torch.zeros(2, 4), 1.0)
-    with pytest.raises(ValueError, match="name"):
+    with raises_naming("name"):
         toy_mixture("spirals")

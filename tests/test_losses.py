@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from helpers import raises_naming
 from scipy import stats
 
 from edm_src.losses import EDMLoss, VELoss, VPLoss
@@ -193,5 +194,5 @@ def test_sample_sigma_with_generator():
 )
 def test_invalid_constants_are_rejected(make, name):
     """Non-positive constants and sigma_min >= sigma_max raise a ValueError naming the argument."""
-    with pytest.raises(ValueError, match=name):
+    with raises_naming(name):
         make()

@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from helpers import raises_naming
 
 from edm_src import toy_mixture  # noqa: E402
 from edm_src.plotting import (  # noqa: E402
@@ -490,14 +491,21 @@ def test_explorable_rejects_bad_controls_before_computing():
     """Empty values or choices and an out-of-range or mistyped `active` raise ValueError, computing nothing."""
     compute = RecordingFrames()
     bad = [
-        dict(slider=("steps", ())),
-        dict(slider=("steps", STEPS), dropdown=("solver", {})),
-        dict(slider=("steps", STEPS), active=3),
-        dict(slider=("steps", STEPS), dropdown=("solver", SOLVERS), active=(2, 0)),
-        dict(slider=("steps", STEPS), active=(0, 1)),
+        (dict(slider=("steps", ())), "slider values"),
+        (dict(slider=("steps", STEPS), dropdown=("solver", {})), "dropdown values"),
+        (dict(slider=("steps", STEPS), active=3), "active"),
+        (dict(slider=("steps", STEPS), dropdown=("solver", SOLVERS), active=(2, 0)), "active"),
+        (dict(slider=("steps", STEPS), active=(0, 1)), "active"),
+        (dict(slider=("steps", STEPS), active=1.5), "active"),
+        (dict(slider="ab"), "slider"),
+        (dict(slider=("steps", [1, 2, 1])), "slider values"),
+        (dict(slider=("steps", [1, 1.0])), "slider values"),
+        (dict(slider=(3, STEPS)), "slider label"),
+        (dict(slider=("steps", STEPS), height=0), "height"),
+        (dict(slider=("steps", STEPS), live="yes"), "live"),
     ]
-    for kwargs in bad:
+    for kwargs, name in bad:
         for live in (False, True):
-            with pytest.raises(ValueError, match="explorable"):
-                explorable(compute, live=live, **kwargs)
+            with raises_naming(name):
+                explorable(compute, **({"live": live} | kwargs))
     assert compute.calls == []

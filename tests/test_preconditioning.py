@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from helpers import raises_naming
 
 from edm_src.preconditioning import EDMPrecond, VEPrecond, VPPrecond, iDDPMPrecond
 
@@ -148,10 +149,12 @@ def test_iddpm_round_sigma_snaps_to_levels():
 
 @pytest.mark.parametrize("kind", ["VP", "VE", "EDM"])
 def test_round_sigma_is_identity_for_continuous_models(kind):
-    """VP, VE and EDM accept any σ: round_sigma returns it unchanged, as a tensor."""
+    """VP, VE and EDM accept any σ: round_sigma returns it unchanged, as a tensor (a Python
+    number as float64, so that 0.3 stays 0.3)."""
     sigma = torch.tensor([0.01, 0.3, 7.0])
     assert torch.equal(PRECONDS[kind](zero_model).round_sigma(sigma), sigma)
-    assert PRECONDS[kind](zero_model).round_sigma(0.3) == torch.tensor(0.3)
+    rounded = PRECONDS[kind](zero_model).round_sigma(0.3)
+    assert rounded.dtype == torch.float64 and rounded.item() == 0.3
 
 
 # --- forward ---------------------------------------------------------------------
@@ -209,7 +212,7 @@ def test_forward_passes_extra_kwargs_to_model():
 
 def test_forward_rejects_sigma_of_wrong_size():
     """A sigma that is neither a scalar nor one value per sample is a ValueError naming sigma."""
-    with pytest.raises(ValueError, match="sigma"):
+    with raises_naming("sigma"):
         EDMPrecond(zero_model)(torch.zeros(4, 3), torch.ones(3))
 
 
@@ -220,9 +223,9 @@ def test_forward_rejects_sigma_of_wrong_size():
 def test_negative_sigma_is_rejected(kind):
     """Negative σ in forward or coefficients raises a ValueError naming sigma."""
     net = PRECONDS[kind](zero_model)
-    with pytest.raises(ValueError, match="sigma"):
+    with raises_naming("sigma"):
         net(torch.zeros(2, 3), torch.tensor([1.0, -0.1]))
-    with pytest.raises(ValueError, match="sigma"):
+    with raises_naming("sigma"):
         net.coefficients(-1.0)
 
 
@@ -245,7 +248,7 @@ def test_negative_sigma_is_rejected(kind):
 )
 def test_invalid_constants_are_rejected(make, name):
     """Non-positive constants and sigma_min >= sigma_max raise a ValueError naming the argument."""
-    with pytest.raises(ValueError, match=name):
+    with raises_naming(name):
         make()
 
 

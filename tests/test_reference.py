@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from helpers import raises_naming
 
 from edm_src.benchmarks import low_dim_mixture
 from edm_src.denoisers import GaussianMixture
@@ -196,5 +197,5 @@ def test_rho_moves_the_error_away_from_low_sigma(mixture64):
 )
 def test_bad_inputs_raise(call, name):
     """Invalid arguments raise ValueError naming the argument."""
-    with pytest.raises(ValueError, match=name):
+    with raises_naming(name):
         call()

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from helpers import raises_naming
 
 from edm_src.schedules import (
     default_sigma_range,
@@ -178,5 +179,5 @@ def test_ve_and_vp_steps_follow_table_1():
 )
 def test_bad_inputs_raise_value_error_naming_the_argument(call, name):
     """Invalid settings raise ValueError whose message names the offending argument."""
-    with pytest.raises(ValueError, match=name):
+    with raises_naming(name):
         call()

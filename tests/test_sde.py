@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from helpers import raises_naming
 
 from edm_src import GaussianMixture, ablation_sampler, record_trajectory, sde_sampler
 
@@ -58,7 +59,7 @@ def test_noise_really_enters():
 
 def test_bad_beta_and_latents():
     """Negative β and non-finite latents are ValueErrors naming them."""
-    with pytest.raises(ValueError, match="beta"):
+    with raises_naming("beta"):
         sde_sampler(gaussian(), torch.zeros(2, 1), beta=-1.0)
-    with pytest.raises(ValueError, match="latents"):
+    with raises_naming("latents"):
         sde_sampler(gaussian(), torch.full((2, 1), float("nan")))
