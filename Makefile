@@ -3,6 +3,7 @@
 #   make test   - Chromium for the browser tests (found, or installed: see `browser`), lint,
 #                 unit tests, then a clean full build with warnings as errors, then page checks
 #   make check  - lint and the fast unit tests (under a minute; pre-commit runs the same)
+#   make bench  - the samplers' and the exact denoisers' cost against their bare arithmetic
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -18,7 +19,7 @@ NOT_SITE := $(addprefix --ignore=,$(SITE_TESTS))
 # times faster on a busy machine (the tests then take a fifth of the time, or less).
 UNIT_PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
-.PHONY: venv book test unit check lint fast-tests format node_modules browser book-strict check-site linkcheck times lab clean
+.PHONY: venv book test unit check lint fast-tests format node_modules browser book-strict check-site linkcheck times bench lab clean
 
 venv: $(STAMP)
 
@@ -96,6 +97,11 @@ linkcheck: venv
 # Execution time of each chapter in the last build (the README's table).
 times: venv
 	$(BIN)/python scripts/chapter_times.py
+
+# What the samplers cost against a bare Heun loop, and the exact denoisers against their two
+# matrix products (one torch thread, about a minute); exits 1 if a sampler is over 1.5x.
+bench: venv
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/bench.py --check
 
 # The chapters as live notebooks: jupytext opens the MyST .md files as notebooks.
 lab: venv

@@ -164,12 +164,13 @@ def check_seed(name: str, value: Any) -> int:
 
 
 # --------------------------------------------------------- names and objects
-def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
-    """`value` if it is one of `allowed`, else an error naming the options."""
+def check_choice(name: str, value: Any, allowed: Iterable[str], what: str | None = None) -> str:
+    """`value` if it is one of `allowed`, else an error naming the options (and what they are)."""
     allowed = tuple(allowed)
     if not isinstance(value, str) or value not in allowed:
         options = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"{name}={_describe(value)} is not supported; allowed values: {options}")
+        kind = f"a known {what}" if what else "supported"
+        raise ValueError(f"{name}={_describe(value)} is not {kind}; allowed values: {options}")
     return value
 
 
@@ -191,15 +192,23 @@ def check_generator(name: str, value: Any) -> torch.Generator | None:
 
 
 def check_device(name: str, value: Any) -> torch.device | None:
-    """A device (a `torch.device` or a string such as 'cpu') or None, as a `torch.device`."""
+    """A device (a `torch.device` or a string such as 'cpu') or None, as a `torch.device`.
+
+    The device must also exist on this machine (a tensor can be made there).
+    """
     if value is None:
         return None
-    try:
-        return torch.device(value)
-    except (TypeError, RuntimeError, ValueError):
-        raise ValueError(
-            f"{name} must be a torch.device, a device string or None, got {_describe(value)}"
-        ) from None
+    if isinstance(value, (str, torch.device)):
+        try:
+            device = torch.device(value)
+            torch.empty(0, device=device)
+            return device
+        except (RuntimeError, ValueError, AssertionError):
+            pass
+    raise ValueError(
+        f"{name} must be an available torch.device, a device string such as 'cpu', or None, "
+        f"got {_describe(value)}"
+    )
 
 
 def check_dtype(name: str, value: Any, *, floating: bool = True) -> torch.dtype:
@@ -216,7 +225,7 @@ def check_keywords(name: str, kwargs: Mapping[str, Any], allowed: Iterable[str])
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
         options = ", ".join(allowed) if allowed else "none"
-        raise ValueError(f"{name} got unknown keyword arguments {unknown}; allowed: {options}")
+        raise ValueError(f"{unknown[0]} is not a keyword argument of {name}; allowed: {options}")
 
 
 def check_forwarded(name: str, fn: Any, kwargs: Mapping[str, Any]) -> None:
@@ -305,6 +314,8 @@ def as_tensor(name: str, value: Any, *, float_dtype: torch.dtype | None = None) 
             ) from None
     if value.dtype == torch.bool or value.is_complex():
         raise ValueError(f"{name} must hold real numbers, got {_describe(value)}")
+    if value.device.type == "meta":
+        raise ValueError(f"{name} must hold values, got a tensor on the 'meta' device")
     if not value.is_floating_point():
         value = value.to(float_dtype or torch.get_default_dtype())
     return value

@@ -29,7 +29,7 @@ from ._validation import (
     check_tensor,
     check_unit_interval,
 )
-from .reference import check_solve_settings, final_step, initial_state, solve_pf_ode
+from .reference import _check_solve_settings, _final_step, _initial_state, solve_pf_ode
 from .samplers import Net, ablation_sampler, run_counted
 from .schedules import SCALINGS, SCHEDULES
 
@@ -75,12 +75,12 @@ def converged_references(
             )
         check_choice(f"last_steps[{name!r}] schedule", step[0], SCHEDULES)
         check_choice(f"last_steps[{name!r}] scaling", step[1], SCALINGS)
-    rtol, _, _ = check_solve_settings(rtol, rtol, "DOP853")
+    rtol, _, _ = _check_solve_settings(rtol, rtol, "DOP853")
     epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
-    x_max, sigma_min, sigma_max = initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
+    x_max, sigma_min, sigma_max = _initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
     x_min, _ = solve_pf_ode(net, x_max, sigma_max, sigma_min, rtol=rtol, atol=rtol)  # [B, ...]
     return {
-        name: final_step(net, x_min, sigma_min, sigma_max, schedule, scaling, epsilon_s)
+        name: _final_step(net, x_min, sigma_min, sigma_max, schedule, scaling, epsilon_s)
         for name, (schedule, scaling) in last_steps.items()
     }
 
@@ -138,9 +138,7 @@ def _paired(
     a = [check_real(name_a, v) for v in check_sequence(name_a, a, min_length=1)]
     b = [check_real(name_b, v) for v in check_sequence(name_b, b, min_length=1)]
     if len(a) != len(b):
-        raise ValueError(
-            f"{name_b} must have as many entries as {name_a} ({len(a)}), got {len(b)}"
-        )
+        raise ValueError(f"{name_b} must have as many entries as {name_a} ({len(a)}), got {len(b)}")
     return a, b
 
 
@@ -168,8 +166,9 @@ def nfe_to_match(nfe: Sequence[float], errors: Sequence[float], target: float) -
     """
     nfe, errors = _paired("nfe", nfe, "errors", errors)
     target = check_positive("target", target)
-    if min(nfe) <= 0 or min(errors) <= 0:
-        raise ValueError("nfe and errors must be > 0: the curve is interpolated on log axes")
+    for name, values in (("nfe", nfe), ("errors", errors)):
+        if min(values) <= 0:
+            raise ValueError(f"{name} must be > 0: the curve is interpolated on log axes")
     order = np.argsort(nfe)
     nfe_sorted = np.asarray(nfe, dtype=float)[order]
     n, e = np.log(nfe_sorted), np.log(np.asarray(errors, dtype=float)[order])

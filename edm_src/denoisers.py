@@ -22,12 +22,18 @@ import math
 import torch
 
 from ._validation import (
+    all_finite,
+    check_device,
     check_generator,
     check_integer,
     check_positive,
     check_sigma_tensor,
     check_tensor,
 )
+
+#: The smallest σ an exact denoiser evaluates with: below it 1/σ² would leave float64's range,
+#: and the responsibilities are one-hot on the nearest component to float64 precision anyway.
+SIGMA_FLOOR = 1e-150
 
 
 def _output_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -100,14 +106,26 @@ class GaussianMixture:
         self._equal_stds = bool((self._stds == self._stds[0]).all())
         self._s2 = float(self._stds[0]) ** 2  # s² when all s_k are equal
         self._uniform = bool((self._log_weights == self._log_weights[0]).all())
-        # [μ_k, ‖μ_k‖²]ᵀ [D + 1, K'] for the logits' product, and [μ_k, 1] [K', D + 1] so that
-        # one product gives both Σ_k e_k μ_k and Σ_k e_k (the softmax's normaliser).
-        self._means_sq_T = torch.cat([self._means, self._sq_norms[:, None]], dim=1).T.contiguous()
+        # μᵀ [D, K'] for the logits' product, and [μ_k, 1] [K', D + 1] so that one product
+        # gives both Σ_k e_k μ_k and Σ_k e_k (the softmax's normaliser).
+        self._means_T = self._means.T.contiguous()
         self._means_one = torch.cat([self._means, torch.ones_like(self._sq_norms)[:, None]], dim=1)
 
     def to(self, device: torch.device | str) -> GaussianMixture:
-        """A copy of the mixture with every tensor on `device`."""
-        return GaussianMixture(self.means.to(device), self.stds.to(device), self.weights.to(device))
+        """A copy of the mixture with every tensor on `device` (an EmpiricalDenoiser stays one)."""
+        device = check_device("device", device)
+        if device is None:
+            raise ValueError(
+                "device must be an available torch.device or a device string, got None"
+            )
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(
+            {
+                k: v.to(device) if isinstance(v, torch.Tensor) else v
+                for k, v in self.__dict__.items()
+            }
+        )
+        return copy
 
     # ------------------------------------------------------------------ shape
     @property
@@ -157,50 +175,67 @@ class GaussianMixture:
         sigma = sigma.to(device=x.device, dtype=torch.float64).reshape(-1, 1)  # [B or 1, 1]
         return x, x.reshape(B, self.dim).to(torch.float64), sigma
 
-    def _log_terms(self, x: torch.Tensor, sigma: torch.Tensor, *, exact: bool) -> torch.Tensor:
-        """log w_k + log N(x; μ_k, (s_k² + σ²) I), up to terms shared by all k unless `exact`; [B, K'].
+    def _log_densities(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """log w_k + log N(x; μ_k, (s_k² + σ²) I) for x [B, D], sigma [B or 1, 1]: [B, K'].
 
-        x [B, D], sigma [B or 1, 1].  With equal s_k (and not `exact`) the terms shared
-        by every component, −½‖x‖²/v − (D/2) ln(2πv), are left out: they cancel in the
-        responsibilities, and one matrix product gives the rest:
-        [x/v, −1/(2v)] · [μ_k, ‖μ_k‖²] = (x·μ_k − ½‖μ_k‖²)/v.
+        From exact squared distances, scaled by 1/√v_k (√v_k = hypot(s_k, σ)) before they
+        are squared, so that neither a huge σ nor a huge x overflows.  An entry is -inf only
+        where the log-density itself is below float64's range.
         """
-        if self._equal_stds and not exact:
-            return self._equal_std_log_terms(x, 1 / (self._stds[0] ** 2 + sigma**2))
-        # General case: each component has its own v_k = s_k² + σ², scaled by 1/√v_k first
-        # so that nothing overflows for huge σ or x.
-        inv_sd = 1 / torch.hypot(self._stds, sigma)  # [B or 1, K']
-        x_norm = torch.linalg.vector_norm(x, dim=1, keepdim=True)  # [B, 1]
-        cross = (x @ self._means.T) * inv_sd * inv_sd  # [B, K'], x·μ_k / v_k
-        sq_dist = (x_norm * inv_sd) ** 2 - 2 * cross + self._sq_norms * inv_sd**2  # ‖x − μ_k‖²/v_k
-        log_terms = self._log_weights - 0.5 * sq_dist.clamp(min=0) + self.dim * inv_sd.log()
-        return log_terms - 0.5 * self.dim * math.log(2 * math.pi)  # [B, K']
+        sd = torch.hypot(self._stds, sigma.clamp(min=SIGMA_FLOOR))  # [B or 1, K'], √v_k
+        distance = torch.cdist(x, self._means, compute_mode="donot_use_mm_for_euclid_dist")
+        scaled = (distance / sd) ** 2  # [B, K'], ‖x − μ_k‖²/v_k
+        normaliser = self.dim * (sd.log() + 0.5 * math.log(2 * math.pi))  # (D/2) ln(2π v_k)
+        return self._log_weights - 0.5 * scaled - normaliser  # [B, K']
 
-    def _equal_std_log_terms(self, x: torch.Tensor, inv_var: torch.Tensor | float) -> torch.Tensor:
-        """(x·μ_k − ½‖μ_k‖²)/v + log w_k for equal s_k, v = s² + σ² (`inv_var` = 1/v: a float or
-        [B, 1]; 0 where σ² overflows, the σ → ∞ limit), as one product [x/v, −1/(2v)] · [μ_k, ‖μ_k‖²]."""
-        if isinstance(inv_var, float):  # one σ: a single BLAS call, v⁻¹ x μᵀ − ½ v⁻¹ ‖μ‖²
-            log_terms = torch.addmm(
-                self._sq_norms, x, self._means_sq_T[:-1], beta=-0.5 * inv_var, alpha=inv_var
+    def _logits(self, x: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
+        """The responsibilities' logits [B, K']: log r_k up to a constant per row, shifted so that each
+        row's largest is 0; finite for every finite x and σ > 0.
+
+        σ below `SIGMA_FLOOR` counts as `SIGMA_FLOOR`: the responsibilities are then those of the
+        nearest components to float64 precision, and 1/σ² stays a number.  `sigma` is a float
+        (one σ for the batch) or [B or 1, 1].
+        """
+        if not self._equal_stds:
+            logits = self._log_densities(
+                x, torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1)
             )
+            finite_rows = torch.isfinite(logits).any(dim=1, keepdim=True)  # [B, 1]
+            if not bool(finite_rows.all()):  # every log-density under the float64 range:
+                # the components nearest in units of their own √v_k take all the weight
+                sd = torch.hypot(
+                    self._stds,
+                    torch.as_tensor(sigma, dtype=x.dtype).clamp(min=SIGMA_FLOOR).reshape(-1, 1),
+                )
+                reach = (
+                    torch.cdist(x, self._means, compute_mode="donot_use_mm_for_euclid_dist").log()
+                    - sd.log()
+                )
+                nearest = torch.where(reach == reach.amin(dim=1, keepdim=True), 0.0, -math.inf)
+                logits = torch.where(finite_rows, logits, nearest)
+            return logits.sub_(logits.amax(dim=1, keepdim=True).detach())
+        # Equal s_k: log r_k = (x·μ_k − ½‖μ_k‖²)/v + log w_k + const, v = s² + σ².  One product
+        # gives x·μ_k − ½‖μ_k‖²; it is shifted by its row maximum *before* the scaling by 1/v,
+        # so that a tiny σ (a huge 1/v) cannot overflow, and a huge σ gives 1/v = 0: D = E[y].
+        if isinstance(sigma, float):
+            sigma = max(sigma, SIGMA_FLOOR)
+            inv_var = 1 / (self._s2 + sigma * sigma)
         else:
-            features = torch.cat([x * inv_var, (-0.5 * inv_var).expand(len(x), 1)], dim=1)
-            log_terms = features @ self._means_sq_T  # [B, K']
-        return log_terms if self._uniform else log_terms.add_(self._log_weights)
+            inv_var = 1 / (self._s2 + sigma.clamp(min=SIGMA_FLOOR) ** 2)  # [B or 1, 1]
+        logits = torch.addmm(self._sq_norms, x, self._means_T, beta=-0.5)  # [B, K']
+        logits.sub_(logits.amax(dim=1, keepdim=True).detach()).mul_(inv_var)
+        if self._uniform:
+            return logits
+        logits.add_(self._log_weights)
+        return logits.sub_(logits.amax(dim=1, keepdim=True).detach())
 
-    @staticmethod
-    def _unnormalised(log_terms: torch.Tensor) -> torch.Tensor:
-        """exp(log_terms − max_k log_terms) [B, K']: the responsibilities up to their row sums.
+    def _posterior_mean(self, x: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
+        """Σ_k r_k μ_k for x [B, D]: one product gives Σ e_k μ_k and Σ e_k (the normaliser) at once.
 
-        In place on `log_terms` (a fresh product): a [B, K'] array as large as the digits'
-        is megabytes, and every new one costs page faults as well as a pass over memory.
+        The exponentials are taken in place: a [B, K'] array as large as the digits' is
+        megabytes, and every new one costs page faults as well as a pass over memory.
         """
-        return log_terms.sub_(log_terms.amax(dim=1, keepdim=True).detach()).exp_()
-
-    def _posterior_mean(self, x: torch.Tensor, inv_var: torch.Tensor | float) -> torch.Tensor:
-        """Σ_k r_k μ_k for x [B, D] (equal s_k): one product gives Σ e_k μ_k and Σ e_k at once."""
-        log_terms = self._equal_std_log_terms(x, inv_var)  # [B, K']
-        weighted = self._unnormalised(log_terms) @ self._means_one  # [B, D + 1]
+        weighted = self._logits(x, sigma).exp_() @ self._means_one  # [B, D + 1]
         return weighted[:, :-1] / weighted[:, -1:]  # [B, D]
 
     def _chunks(self, x: torch.Tensor, sigma: torch.Tensor):
@@ -229,19 +264,21 @@ class GaussianMixture:
             sigma = float(sigma)
             if sigma == 0:  # no noise to remove
                 return x.clone()
-            s2 = self._s2
-            inv_var = 1 / (s2 + sigma * sigma)  # 0 once σ² overflows: the σ → ∞ limit
-            D = self._posterior_mean(x, inv_var)  # [B, D]
+            D = self._posterior_mean(x, sigma)  # [B, D], Σ_k r_k μ_k
             # Σ_k r_k [μ_k + shrink (x − μ_k)] = Σ r_k μ_k + shrink (x − Σ r_k μ_k), shrink = s²/v.
-            return torch.lerp(D, x, s2 * inv_var) if s2 > 0 else D
+            if self._s2 == 0:
+                return D
+            shrink = self._s2 / (self._s2 + sigma * sigma)  # s²/v; σ² may overflow to ∞: shrink = 0
+            return torch.lerp(D, x, shrink)
         noiseless = sigma == 0  # [B or 1, 1]
-        sigma_safe = torch.where(noiseless, 1.0, sigma)  # σ = 0 rows are replaced by x below
+        sigma_safe = torch.where(noiseless, 1.0, sigma).clamp(min=SIGMA_FLOOR)  # σ = 0 rows: x below
         shrink = self._stds**2 / (self._stds**2 + sigma_safe**2)  # [B or 1, K'], s_k²/(s_k² + σ²)
         if self._equal_stds:
-            D = self._posterior_mean(x, 1 / (self._s2 + sigma_safe**2))  # [B, D]
+            D = self._posterior_mean(x, sigma_safe)  # [B, D]
             D = torch.lerp(D, x, shrink[:, :1].expand_as(D)) if self._s2 > 0 else D
         else:
-            r = torch.softmax(self._log_terms(x, sigma_safe, exact=False), dim=1)  # [B, K']
+            r = self._logits(x, sigma_safe).exp_()
+            r = r / r.sum(dim=1, keepdim=True)  # [B, K'] responsibilities
             D = (r * (1 - shrink)) @ self._means + (r * shrink).sum(1, keepdim=True) * x  # [B, D]
         return torch.where(noiseless, x, D)
 
@@ -254,23 +291,41 @@ class GaussianMixture:
             )
 
     def score(self, x: torch.Tensor, sigma) -> torch.Tensor:
-        """∇ₓ log p(x; σ) = Σ_k r_k (μ_k − x)/(s_k² + σ²), which equals (D − x)/σ² (Eq. 3)."""
+        """∇ₓ log p(x; σ) = Σ_k r_k (μ_k − x)/(s_k² + σ²), which equals (D − x)/σ² (Eq. 3).
+
+        Where the score is beyond float64's range (a tiny σ far from the data: its size is
+        about distance/σ²) this is a `ValueError` naming sigma, not an inf.
+        """
         x, x_flat, sigma = self._flatten(x, sigma)  # [B, ...], [B, D], [B or 1, 1]
         self._check_point_masses(sigma, "score")
+        # 1/(s_k² + σ²) [B or 1, K'] (one column if the s_k are equal), σ at least SIGMA_FLOOR
+        inv_var = 1 / (self._stds**2 + sigma.clamp(min=SIGMA_FLOOR) ** 2)
         if self._equal_stds:  # Σ_k r_k (μ_k − x)/v = (Σ_k r_k μ_k − x)/v
-            inv_var = 1 / (self._s2 + sigma**2)  # [B or 1, 1]
-            score = (self._posterior_mean(x_flat, inv_var) - x_flat) * inv_var
+            score = (self._posterior_mean(x_flat, sigma) - x_flat) * inv_var[:, :1]
         else:
-            r = torch.softmax(self._log_terms(x_flat, sigma, exact=False), dim=1)  # [B, K']
-            inv_var = 1 / (self._stds**2 + sigma**2)  # [B or 1, K']
+            r = self._logits(x_flat, sigma).exp_()
+            r = r / r.sum(dim=1, keepdim=True)  # [B, K']
             score = (r * inv_var) @ self._means - (r * inv_var).sum(1, keepdim=True) * x_flat
+        if not all_finite(score):
+            raise ValueError(
+                "sigma is too small for these x: the score, about |x − μ|/σ², exceeds float64's range"
+            )
         return score.reshape(x.shape).to(_output_dtype(x.dtype))  # [B, ...]
 
     def log_prob(self, x: torch.Tensor, sigma) -> torch.Tensor:
-        """log p(x; σ) of the mollified density, shape [B] (log-sum-exp over components)."""
+        """log p(x; σ) of the mollified density, shape [B] (log-sum-exp over components).
+
+        Where the log-density is below float64's range (x very far from every component
+        for σ) this is a `ValueError` naming x, not -inf.
+        """
         _, x_flat, sigma = self._flatten(x, sigma)
         self._check_point_masses(sigma, "log-density")
-        return torch.logsumexp(self._log_terms(x_flat, sigma, exact=True), dim=1)  # [B]
+        log_p = torch.logsumexp(self._log_densities(x_flat, sigma), dim=1)  # [B]
+        if not all_finite(log_p):
+            raise ValueError(
+                "x is too far from the mixture for this sigma: log p(x; σ) is below float64's range"
+            )
+        return log_p
 
     def sample(
         self, n: int, generator: torch.Generator | None = None, sigma: float = 0.0

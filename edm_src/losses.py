@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ._validation import (
+    all_finite,
     check_callable,
     check_device,
     check_generator,
@@ -38,11 +39,19 @@ from ._validation import (
 from .schedules import vp_sigma, vp_sigma_inv
 
 
-def check_shape(name: str, shape: Sequence[int] | int) -> tuple[int, ...]:
+def _check_shape(name: str, shape: Sequence[int] | int) -> tuple[int, ...]:
     """A tensor shape: an integer >= 0 or a sequence of them, as a tuple."""
     if not isinstance(shape, (list, tuple, torch.Size)):
         return (check_integer(name, shape, 0),)
     return tuple(check_integer(name, n, 0) for n in check_sequence(name, shape))
+
+
+def _inverse_square(sigma: torch.Tensor | float) -> torch.Tensor:
+    """1/σ² for σ > 0; a σ so small that 1/σ² leaves float64's range is a ValueError naming sigma."""
+    weight = 1 / check_sigma_tensor(sigma, positive=True) ** 2
+    if not all_finite(weight):
+        raise ValueError("sigma is too small: the loss weight 1/σ² exceeds the range of its dtype")
+    return weight
 
 
 class _Loss(abc.ABC):
@@ -68,7 +77,7 @@ class _Loss(abc.ABC):
     @staticmethod
     def _rand_kwargs(shape, generator, device) -> tuple[tuple[int, ...], dict]:
         """The checked shape, and the keywords of the draw: on `device`, else the generator's."""
-        shape = check_shape("shape", shape)
+        shape = _check_shape("shape", shape)
         generator = check_generator("generator", generator)
         device = check_device("device", device)
         if device is None and generator is not None:
@@ -143,7 +152,7 @@ class VPLoss(_Loss):
         return vp_sigma(t, self.beta_d, self.beta_min)
 
     def weight(self, sigma) -> torch.Tensor:
-        return 1 / check_sigma_tensor(sigma, positive=True) ** 2
+        return _inverse_square(sigma)
 
     def p_train_density(self, sigma) -> torch.Tensor:
         """t = σ⁻¹(σ) has density 1/(1 − ε_t) on [ε_t, 1], and since
@@ -169,7 +178,7 @@ class VELoss(_Loss):
         return self.sigma_min * (self.sigma_max / self.sigma_min) ** u
 
     def weight(self, sigma) -> torch.Tensor:
-        return 1 / check_sigma_tensor(sigma, positive=True) ** 2
+        return _inverse_square(sigma)
 
     def p_train_density(self, sigma) -> torch.Tensor:
         sigma = check_sigma_tensor(sigma)
@@ -196,8 +205,9 @@ class EDMLoss(_Loss):
         return (rnd_normal * self.P_std + self.P_mean).exp()
 
     def weight(self, sigma) -> torch.Tensor:
-        sigma = check_sigma_tensor(sigma, positive=True)
-        return (sigma**2 + self.sigma_data**2) / (sigma * self.sigma_data) ** 2
+        """λ(σ) = (σ² + σ_d²)/(σ σ_d)², evaluated as 1/σ² + 1/σ_d² so that a large σ gives 1/σ_d²
+        rather than ∞/∞."""
+        return _inverse_square(sigma) + 1 / self.sigma_data**2
 
     def p_train_density(self, sigma) -> torch.Tensor:
         z = (check_sigma_tensor(sigma, positive=True).log() - self.P_mean) / self.P_std

@@ -36,7 +36,7 @@ from ._validation import (
 from .denoisers import GaussianMixture
 
 
-def check_mixture(mixture: GaussianMixture, *, density: bool = False) -> GaussianMixture:
+def _check_mixture(mixture: GaussianMixture, *, density: bool = False) -> GaussianMixture:
     """A `GaussianMixture` (with a density at σ = 0, i.e. every s_k > 0, if `density`)."""
     if not isinstance(mixture, GaussianMixture):
         raise ValueError(f"mixture must be a GaussianMixture, got {type(mixture).__name__}")
@@ -50,7 +50,7 @@ def check_mixture(mixture: GaussianMixture, *, density: bool = False) -> Gaussia
 
 def mean_log_likelihood(mixture: GaussianMixture, x: torch.Tensor) -> float:
     """Average log p_data(x) of samples x [B, ...] (B >= 1) under the true distribution (σ = 0)."""
-    check_mixture(mixture, density=True)
+    _check_mixture(mixture, density=True)
     x = check_samples("x", x, dim=mixture.dim, min_count=1)
     return float(mixture.log_prob(x, 0.0).mean())
 
@@ -62,7 +62,7 @@ def assign_components(mixture: GaussianMixture, x: torch.Tensor) -> torch.Tensor
     p_data.  For components with zero width, which have no density, the
     nearest mean decides.
     """
-    check_mixture(mixture)
+    _check_mixture(mixture)
     x = check_samples("x", x, dim=mixture.dim)  # [B, D], finite
     if (mixture.stds > 0).all():
         var = mixture.stds**2  # [K]
@@ -91,7 +91,7 @@ def fidelity_report(
             the value a perfect sampler would reach up to sampling noise;
         max_weight_error: the largest |share of samples in component k − w_k|.
     """
-    check_mixture(mixture, density=True)
+    _check_mixture(mixture, density=True)
     samples = check_samples("samples", samples, dim=mixture.dim, min_count=1)
     seed = check_seed("seed", seed)
     reference = mixture.sample(len(samples), generator=torch.Generator().manual_seed(seed))
@@ -114,13 +114,11 @@ def rms_error(x: torch.Tensor, y: torch.Tensor) -> float:
     if x.numel() == 0:
         raise ValueError("x must not be empty: the mean of no differences is undefined")
     if x.shape != y.shape:
-        raise ValueError(
-            f"y must have the shape of x {tuple(x.shape)}, got {tuple(y.shape)}"
-        )
+        raise ValueError(f"y must have the shape of x {tuple(x.shape)}, got {tuple(y.shape)}")
     return float((x.to(torch.float64) - y.to(torch.float64)).square().mean().sqrt())
 
 
-def check_covariance(name: str, cov: torch.Tensor) -> torch.Tensor:
+def _check_covariance(name: str, cov: torch.Tensor) -> torch.Tensor:
     """A covariance [D, D]: symmetric and positive semi-definite, to rounding (1e-8 relative)."""
     if cov.numel() == 0:
         return cov
@@ -175,8 +173,8 @@ def frechet_distance_gaussians(
             raise ValueError(
                 f"{name} must have shape {list(shape)} to match mean1, got {tuple(value.shape)}"
             )
-    check_covariance("cov1", cov1)
-    check_covariance("cov2", cov2)
+    _check_covariance("cov1", cov1)
+    _check_covariance("cov2", cov2)
     root1 = _sqrtm_psd(cov1)  # [D, D]
     cross = _sqrtm_psd(root1 @ cov2 @ root1)  # [D, D]
     distance = (
@@ -194,7 +192,16 @@ def frechet_distance(x: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> 
     With a `GaussianMixture` target, pass its exact `.mean` and `.covariance`:
     then only the samples carry sampling error.
     """
-    return frechet_distance_gaussians(*_mean_cov(_flat("x", x)), mean, cov)
+    x = _flat("x", x)  # [B, D]
+    D = x.shape[1]
+    mean = check_tensor("mean", mean, float_dtype=torch.float64).to(x).reshape(-1)  # [D]
+    cov = check_tensor("cov", cov, float_dtype=torch.float64).to(x)  # [D, D]
+    if mean.shape != (D,):
+        raise ValueError(f"mean must have {D} entries to match x, got shape {tuple(mean.shape)}")
+    if cov.shape != (D, D):
+        raise ValueError(f"cov must have shape [{D}, {D}] to match x, got {tuple(cov.shape)}")
+    _check_covariance("cov", cov)
+    return frechet_distance_gaussians(*_mean_cov(x), mean, cov)
 
 
 def frechet_distance_samples(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -222,9 +229,7 @@ def sliced_wasserstein(
     """
     x, y = _flat("x", x), _flat("y", y)
     if x.shape != y.shape:
-        raise ValueError(
-            f"y must have the shape of x {tuple(x.shape)}, got {tuple(y.shape)}"
-        )
+        raise ValueError(f"y must have the shape of x {tuple(x.shape)}, got {tuple(y.shape)}")
     num_projections = check_integer("num_projections", num_projections, 1, 1_000_000)
     generator = check_generator("generator", generator)
     generator = torch.Generator().manual_seed(0) if generator is None else generator

@@ -34,7 +34,7 @@ from ._validation import (
     check_tensor,
 )
 from .denoisers import GaussianMixture
-from .metrics import check_mixture
+from .metrics import _check_mixture
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 Extent = tuple[float, float, float, float]
 
 
-def check_extent(extent: Extent, name: str = "extent") -> Extent:
+def _check_extent(extent: Extent, name: str = "extent") -> Extent:
     """(x_min, x_max, y_min, y_max): four finite numbers with x_min < x_max and y_min < y_max."""
     values = check_sequence(name, extent)
     if len(values) != 4:
@@ -53,7 +53,7 @@ def check_extent(extent: Extent, name: str = "extent") -> Extent:
     return x_min, x_max, y_min, y_max
 
 
-def check_interval(name: str, value: Any, *, positive: bool = False) -> tuple[float, float]:
+def _check_interval(name: str, value: Any, *, positive: bool = False) -> tuple[float, float]:
     """(low, high): two finite numbers with low < high (and low > 0 if `positive`: a log axis)."""
     values = check_sequence(name, value)
     if len(values) != 2:
@@ -65,14 +65,14 @@ def check_interval(name: str, value: Any, *, positive: bool = False) -> tuple[fl
     return low, high
 
 
-def check_label(name: str, value: Any) -> str:
+def _check_label(name: str, value: Any) -> str:
     """A control's or an axis' label: a string."""
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a string, got {value!r}")
     return value
 
 
-def check_choices(name: str, values: Any) -> list:
+def _check_choices(name: str, values: Any) -> list:
     """A control's values: a non-empty sequence (not a string) whose labels str(v) are distinct,
     so that no two slider positions or menu entries collapse into one."""
     if isinstance(values, Mapping):
@@ -89,16 +89,16 @@ def check_choices(name: str, values: Any) -> list:
     return values
 
 
-def check_control(name: str, control: Any) -> tuple[str, list]:
+def _check_control(name: str, control: Any) -> tuple[str, list]:
     """A control given as (label, values): a string label and distinct values."""
     if not (isinstance(control, (tuple, list)) and len(control) == 2):
         raise ValueError(f"{name} must be a pair (label, values), got {control!r}")
-    return check_label(f"{name} label", control[0]), check_choices(f"{name} values", control[1])
+    return _check_label(f"{name} label", control[0]), _check_choices(f"{name} values", control[1])
 
 
 def grid_points(extent: Extent, n: int) -> tuple[torch.Tensor, tuple[int, int]]:
     """An n×n grid over extent = (x_min, x_max, y_min, y_max) as points [n², 2] (float64)."""
-    extent = check_extent(extent)
+    extent = _check_extent(extent)
     n = check_integer("n", n, 2, 4096)
     xs = torch.linspace(extent[0], extent[1], n, dtype=torch.float64)
     ys = torch.linspace(extent[2], extent[3], n, dtype=torch.float64)
@@ -115,9 +115,9 @@ def plot_density_2d(
     cmap: str = "Greys",
 ) -> np.ndarray:
     """Draw the mollified density p(x; σ) of a 2-D mixture as an image; returns the density [n, n]."""
-    check_mixture(mixture)
+    _check_mixture(mixture)
     points, shape = grid_points(extent, n)
-    extent = check_extent(extent)
+    extent = _check_extent(extent)
     density = mixture.log_prob(points, sigma).exp().reshape(shape).numpy()
     ax.imshow(density, origin="lower", extent=extent, cmap=cmap, aspect="equal")
     ax.set_xlim(extent[:2])
@@ -145,9 +145,9 @@ def plot_score_field(
     The magnitude spans orders of magnitude between σ = 0.05 and σ = 5, so only
     the direction is drawn.  Returns the quiver.
     """
-    check_mixture(mixture)
+    _check_mixture(mixture)
     points, _ = grid_points(extent, n)
-    extent = check_extent(extent)
+    extent = _check_extent(extent)
     score = mixture.score(points, sigma)  # [n², 2]
     unit = (score / score.norm(dim=1, keepdim=True).clamp_min(1e-12)).numpy()  # [n², 2]
     style = dict(color="black", alpha=0.7, angles="xy", pivot="mid") | kwargs
@@ -178,8 +178,7 @@ def show_images(
     """Show a batch of one-channel images [B, 1, H, W] in [−1, 1] as a grid (grey, clipped)."""
     images = check_tensor("images", images, min_ndim=4, max_ndim=4, finite=False)
     nrow = max(len(images), 1) if nrow is None else check_integer("nrow", nrow, 1)
-    cmap = plt.get_cmap("gray").copy()
-    cmap.set_bad("white")
+    cmap = plt.get_cmap("gray").with_extremes(bad="white")
     ax.imshow(image_grid(images, nrow), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
     ax.set_axis_off()
     if title:
@@ -199,11 +198,11 @@ def plot_density_1d_over_sigma(
     Each column is normalised to its maximum so that the shape of the density
     stays visible as it spreads out with σ.  Returns the density [n, len(sigmas)].
     """
-    check_mixture(mixture, density=True)
+    _check_mixture(mixture, density=True)
     sigmas = check_tensor("sigmas", sigmas, max_ndim=1, float_dtype=torch.float64).to(torch.float64)
     if (sigmas < 0).any():
         raise ValueError("sigmas must be >= 0")
-    x_range = check_interval("x_range", x_range)
+    x_range = _check_interval("x_range", x_range)
     n = check_integer("n", n, 2, 100_000)
     xs = torch.linspace(*x_range, n, dtype=torch.float64)[:, None]  # [n, 1]
     density = torch.stack([mixture.log_prob(xs, s).exp() for s in sigmas], dim=1)  # [n, S]
@@ -278,7 +277,14 @@ class InteractiveFigure:
         return data | {"config": self.config}
 
     def to_html(self, div_id: str | None = None) -> str:
-        """A ``<div>`` + ``<script>`` that draws the figure with the page's global ``Plotly``."""
+        """A ``<div>`` + ``<script>`` that draws the figure with the page's global ``Plotly``.
+
+        ``div_id``, if given, must be a valid HTML id: a non-empty string without spaces.
+        """
+        if div_id is not None and (
+            not isinstance(div_id, str) or not div_id or any(c.isspace() for c in div_id)
+        ):
+            raise ValueError(f"div_id must be a non-empty string without spaces, got {div_id!r}")
         if div_id is None:
             digest = hashlib.sha1(
                 json.dumps(self.to_json_dict(), sort_keys=True).encode()
@@ -317,6 +323,8 @@ def show_interactive(
     ``config`` updates `PLOTLY_CONFIG` (plotly.js config options); ``height``
     (pixels) applies when the figure's layout sets none.
     """
+    if not isinstance(fig, go.Figure):
+        raise ValueError(f"fig must be a plotly Figure, got {type(fig).__name__}")
     return InteractiveFigure(fig, config, height)
 
 
@@ -334,6 +342,21 @@ def _add_group(fig: go.Figure, traces: Traces, first_color: int = 0) -> list[int
     for j, trace in enumerate(fig.data[start:]):
         _paint(trace, COLORS[(first_color + j) % len(COLORS)])
     return list(range(start, len(fig.data)))
+
+
+def _check_traces(name: str, traces: Any) -> list:
+    """A sequence of plotly traces."""
+    traces = check_sequence(name, traces)
+    if not all(isinstance(t, BaseTraceType) for t in traces):
+        raise ValueError(f"{name} must be a sequence of plotly traces")
+    return traces
+
+
+def _check_mapping(name: str, value: Any) -> Mapping | None:
+    """A mapping (plotly layout or config properties) or None."""
+    if value is not None and not isinstance(value, Mapping):
+        raise ValueError(f"{name} must be a mapping of plotly properties or None, got {value!r}")
+    return value
 
 
 def _new_figure(static: Traces) -> tuple[go.Figure, list[int]]:
@@ -379,7 +402,8 @@ def slider_figure(
     """
     if not isinstance(frames, Mapping) or not frames:
         raise ValueError("frames must be a non-empty mapping slider value → traces")
-    check_label("slider_label", slider_label)
+    _check_label("slider_label", slider_label)
+    static, layout = _check_traces("static", static), _check_mapping("layout", layout)
     active = check_integer("active", active, 0, len(frames) - 1)
     fig, fixed = _new_figure(static)
     groups = [_add_group(fig, traces, first_color=len(fixed)) for traces in frames.values()]
@@ -434,8 +458,9 @@ def dropdown_slider_figure(
         or not all(isinstance(v, Mapping) and v for v in frames.values())
     ):
         raise ValueError("frames must be a non-empty mapping choice → (slider value → traces)")
-    check_label("dropdown_label", dropdown_label)
-    check_label("slider_label", slider_label)
+    _check_label("dropdown_label", dropdown_label)
+    _check_label("slider_label", slider_label)
+    static, layout = _check_traces("static", static), _check_mapping("layout", layout)
     active = _check_active(active, len(frames), None)
     fig, fixed = _new_figure(static)
     groups = {
@@ -549,21 +574,20 @@ def explorable(
     live notebook shows the controls and the site shows the glued figure.
     """
     check_callable("compute", compute)
-    slider_label, values = check_control("slider", slider)
+    slider_label, values = _check_control("slider", slider)
     if dropdown is None:
         dropdown_label, choices = None, [None]
         if isinstance(active, (tuple, list)):
             raise ValueError("active must be an int (a slider index) when there is no dropdown")
         start = (0, check_integer("active", active, 0, len(values) - 1))
     else:
-        dropdown_label, choices = check_control("dropdown", dropdown)
+        dropdown_label, choices = _check_control("dropdown", dropdown)
         if isinstance(active, (tuple, list)):
             start = _check_active(active, len(choices), len(values))
         else:
             start = (0, check_integer("active", active, 0, len(values) - 1))
-    static = check_sequence("static", static)
-    if layout is not None and not isinstance(layout, Mapping):
-        raise ValueError(f"layout must be a mapping of plotly layout properties, got {layout!r}")
+    static = _check_traces("static", static)
+    layout, config = _check_mapping("layout", layout), _check_mapping("config", config)
     height = check_integer("height", height, 1)
     live = None if live is None else check_bool("live", live)
 
@@ -665,12 +689,20 @@ def _points(name: str, x: Any) -> np.ndarray:
     return x.detach().cpu().numpy()
 
 
+def _check_name(name: Any) -> str | None:
+    """A trace's legend name: a string or None (no legend entry)."""
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"name must be a string or None, got {name!r}")
+    return name
+
+
 def points_trace(x: torch.Tensor | np.ndarray, name: str | None = None, **kwargs) -> go.Scatter:
     """2-D points [B, 2] as a scatter trace with small markers (the style of `plot_points`).
 
     ``kwargs`` are `go.Scatter` properties and override the defaults.
     """
     x = _points("x", x)
+    _check_name(name)
     style = dict(
         mode="markers",
         marker=dict(size=4, opacity=0.6, line=dict(width=0)),
@@ -689,6 +721,7 @@ def curve_trace(
 
     NaN in y is allowed (a gap in the curve); x and y must have the same length.
     """
+    _check_name(name)
     x = check_tensor("x", x, max_ndim=1, finite=False, float_dtype=torch.float64)
     y = check_tensor("y", y, max_ndim=1, finite=False, float_dtype=torch.float64)
     if x.shape != y.shape:
@@ -714,7 +747,7 @@ def points_layout(
     would collide with a dropdown menu above the plot).  ``kwargs`` are added
     to the layout (e.g. ``title``).
     """
-    extent = check_extent(extent)
+    extent = _check_extent(extent)
     size = check_integer("size", size, 1)
     legend_below_slider = check_bool("legend_below_slider", legend_below_slider)
     legend = dict(orientation="h", x=0, y=1.0, yanchor="bottom")
@@ -756,11 +789,11 @@ def log_layout(
     Give the ranges when a slider or dropdown switches curves, so the axes stay put.
     A range on a log axis must be positive.
     """
-    check_label("x_title", x_title)
-    check_label("y_title", y_title)
+    _check_label("x_title", x_title)
+    _check_label("y_title", y_title)
     log_x, log_y = check_bool("log_x", log_x), check_bool("log_y", log_y)
-    x_range = None if x_range is None else check_interval("x_range", x_range, positive=log_x)
-    y_range = None if y_range is None else check_interval("y_range", y_range, positive=log_y)
+    x_range = None if x_range is None else _check_interval("x_range", x_range, positive=log_x)
+    y_range = None if y_range is None else _check_interval("y_range", y_range, positive=log_y)
 
     def axis(title, log, rng):
         out = dict(title=dict(text=title), type="log" if log else "linear", exponentformat="power")

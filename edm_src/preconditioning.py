@@ -27,6 +27,7 @@ from torch import nn
 
 from ._validation import (
     MAX_LEVELS,
+    all_finite,
     check_bool,
     check_callable,
     check_integer,
@@ -39,6 +40,7 @@ from ._validation import (
 from .schedules import iddpm_alpha_bar, iddpm_u, vp_sigma, vp_sigma_inv
 
 Coefficients = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+FLOAT32_MAX = torch.finfo(torch.float32).max
 
 
 class _Precond(nn.Module, abc.ABC):
@@ -91,8 +93,12 @@ class _Precond(nn.Module, abc.ABC):
             raise ValueError("model is None: this preconditioner has no raw network to evaluate")
         check_bool("force_fp32", force_fp32)
         x = check_tensor("x", x, min_ndim=2, float_dtype=torch.float32).to(torch.float32)
+        if not all_finite(x):  # a float64 x beyond float32's range
+            raise ValueError("x must be within float32's range: the network runs in float32")
         B = x.shape[0]
         sigma = check_sigma_tensor(sigma, batch=B, ndim=x.ndim, positive=self.positive_sigma)
+        if sigma.numel() and float(sigma.max()) > FLOAT32_MAX:
+            raise ValueError(f"sigma must be <= {FLOAT32_MAX:.3g}: the network runs in float32")
         sigma = sigma.to(device=x.device, dtype=torch.float32).reshape(-1).expand(B)  # [B]
         c_skip, c_out, c_in, c_noise = self.coefficients(sigma)  # each [B]
         bcast = (B,) + (1,) * (x.ndim - 1)  # [B, 1, ..., 1]
@@ -257,8 +263,10 @@ class EDMPrecond(_Precond):
     def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
         sigma = self._sigma(sigma)
         sigma_data = self.sigma_data
-        c_skip = sigma_data**2 / (sigma**2 + sigma_data**2)
-        c_out = sigma * sigma_data / (sigma**2 + sigma_data**2).sqrt()
-        c_in = 1 / (sigma**2 + sigma_data**2).sqrt()
+        # √(σ² + σ_d²) as hypot(σ, σ_d): no overflow of σ² for large σ (c_out → σ_d, not 0).
+        norm = torch.hypot(sigma, torch.as_tensor(sigma_data, dtype=sigma.dtype))
+        c_skip = (sigma_data / norm) ** 2
+        c_out = sigma * sigma_data / norm
+        c_in = 1 / norm
         c_noise = sigma.log() / 4
         return c_skip, c_out, c_in, c_noise

@@ -49,10 +49,14 @@ SOLVE_IVP_METHODS = ("DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA")
 SOLVE_KEYWORDS = ("rtol", "atol", "method")
 
 
-def check_solve_settings(rtol: float, atol: float, method: str) -> tuple[float, float, str]:
+def _check_tolerance(name: str, value: float) -> float:
+    """An adaptive solve's tolerance: finite, > 0 and at most 1."""
+    return check_real(name, value, low=0.0, high=1.0, low_open=True)
+
+
+def _check_solve_settings(rtol: float, atol: float, method: str) -> tuple[float, float, str]:
     """An adaptive solve's tolerances (finite, > 0, at most 1) and scipy method name."""
-    rtol = check_real("rtol", rtol, low=0.0, high=1.0, low_open=True)
-    atol = check_real("atol", atol, low=0.0, high=1.0, low_open=True)
+    rtol, atol = _check_tolerance("rtol", rtol), _check_tolerance("atol", atol)
     return rtol, atol, check_choice("method", method, SOLVE_IVP_METHODS)
 
 
@@ -74,7 +78,7 @@ def _integrate(
     would otherwise shrink its step for ever).
     """
     check_net(net)
-    rtol, atol, method = check_solve_settings(rtol, atol, method)
+    rtol, atol, method = _check_solve_settings(rtol, atol, method)
     sigma_start = check_positive("sigma_start", sigma_start)
     sigma_end = check_positive("sigma_end", sigma_end)
     x = check_tensor("x", x, float_dtype=torch.float64).to(torch.float64)  # [B, ...]
@@ -127,7 +131,7 @@ def solve_pf_ode(
     return _integrate(net, x, sigma_start, sigma_end, rtol, atol, method, log_sigma=True)
 
 
-def final_step(
+def _final_step(
     net: Net,
     x_hat: torch.Tensor,
     sigma_min: float,
@@ -156,7 +160,7 @@ def final_step(
     return x - t * d
 
 
-def initial_state(
+def _initial_state(
     net: Net, latents: torch.Tensor, sigma_min: float, sigma_max: float
 ) -> tuple[torch.Tensor, float, float]:
     """Validate the net, the latents and the σ range, clamp it to the net's, and scale latents to x(σ_max)."""
@@ -197,10 +201,10 @@ def reference_samples(
     epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
     check_keywords("reference_samples", kw, SOLVE_KEYWORDS)
     solve = dict(rtol=1e-9, atol=1e-9, method="DOP853") | kw
-    check_solve_settings(**solve)
-    x_max, sigma_min, sigma_max = initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
+    _check_solve_settings(**solve)
+    x_max, sigma_min, sigma_max = _initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
     x_min, _ = solve_pf_ode(net, x_max, sigma_max, sigma_min, **solve)  # [B, ...]
-    return final_step(net, x_min, sigma_min, sigma_max, schedule, scaling, epsilon_s)
+    return _final_step(net, x_min, sigma_min, sigma_max, schedule, scaling, epsilon_s)
 
 
 def rk45_sampler(
@@ -222,8 +226,8 @@ def rk45_sampler(
     Returns:
         (samples float64 with the shape of latents, nfe).
     """
-    rtol, atol, _ = check_solve_settings(rtol, atol, "RK45")
-    x_max, sigma_min, sigma_max = initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
+    rtol, atol, _ = _check_solve_settings(rtol, atol, "RK45")
+    x_max, sigma_min, sigma_max = _initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
     x_min, nfe = _integrate(net, x_max, sigma_max, sigma_min, rtol, atol, "RK45", log_sigma=False)
     sigma = torch.tensor(sigma_min, dtype=torch.float64, device=x_min.device)
     return net_output(net(x_min, sigma), x_min), nfe + 1
@@ -252,7 +256,7 @@ def local_truncation_error(
     """
     check_net(net)
     check_choice("solver", solver, SOLVERS)
-    reference_rtol, _, _ = check_solve_settings(reference_rtol, reference_rtol, "DOP853")
+    reference_rtol = _check_tolerance("reference_rtol", reference_rtol)
     sigma_steps = check_tensor("sigma_steps", sigma_steps, max_ndim=1, float_dtype=torch.float64)
     sigma_steps = sigma_steps.to(torch.float64)  # [N]
     if len(sigma_steps) < 2 or (sigma_steps <= 0).any() or (sigma_steps.diff() >= 0).any():

@@ -36,14 +36,14 @@ from typing import Any
 
 import torch
 
-from ._net import (
+from ._net import (  # the net protocol; net_* are re-exported for the chapters' use
     Net,
     check_latents,
     check_net,
-    net_clamp_range,
+    net_clamp_range,  # noqa: F401
     net_output,
     net_round_sigma,
-    net_sigma_range,
+    net_sigma_range,  # noqa: F401
     sampling_range,
 )
 from ._validation import (
@@ -53,31 +53,19 @@ from ._validation import (
     check_num_steps,
     check_positive,
     check_real,
-    check_unit_interval,
 )
 from .schedules import (
     DISCRETIZATIONS,
     SCALINGS,
     SCHEDULES,
+    _scaling_formulas,
+    _schedule_formulas,
+    check_discretization_knobs,
     default_sigma_range,
     edm_sigma_steps,
     get_sigma_steps,
-    scaling_formulas,
-    schedule_formulas,
     vp_beta_from_sigma_range,
 )
-
-__all__ = [
-    "CountingNet",
-    "Trajectory",
-    "ablation_sampler",
-    "edm_sampler",
-    "record_trajectory",
-    "run_counted",
-    "net_clamp_range",
-    "net_round_sigma",
-    "net_sigma_range",
-]
 
 Callback = Callable[[dict[str, Any]], None]
 SOLVERS = ("euler", "heun")
@@ -87,7 +75,7 @@ GAMMA_MAX = (
 
 
 @dataclass(frozen=True)
-class Churn:
+class _Churn:
     """Algorithm 2's stochasticity settings, checked: S_churn ≥ 0, 0 ≤ S_min ≤ S_max ≤ ∞, S_noise ≥ 0."""
 
     S_churn: float
@@ -96,7 +84,7 @@ class Churn:
     S_noise: float
 
     @classmethod
-    def check(cls, S_churn: Any, S_min: Any, S_max: Any, S_noise: Any) -> Churn:
+    def check(cls, S_churn: Any, S_min: Any, S_max: Any, S_noise: Any) -> _Churn:
         S_churn = check_positive("S_churn", S_churn, allow_zero=True)
         S_min = check_positive("S_min", S_min, allow_zero=True)
         S_max = check_real("S_max", S_max, low=0.0, allow_inf=True)
@@ -133,7 +121,7 @@ def _check_sampler_args(
     return check_latents(net, latents), num_steps, rho
 
 
-def noise_source(
+def _noise_source(
     randn_like: Callable[[torch.Tensor], torch.Tensor],
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """Wrap `randn_like` so that its draws are checked to be shaped like x (ε_i ~ N(0, I), Algorithm 2)."""
@@ -150,7 +138,7 @@ def noise_source(
     return draw
 
 
-def step_record(
+def _step_record(
     i: int,
     t_cur: torch.Tensor,
     t_next: torch.Tensor,
@@ -257,9 +245,9 @@ def edm_sampler(
     latents, num_steps, rho = _check_sampler_args(
         net, latents, randn_like, num_steps, rho, callback
     )
-    churn = Churn.check(S_churn, S_min, S_max, S_noise)
+    churn = _Churn.check(S_churn, S_min, S_max, S_noise)
     sigma_min, sigma_max = sampling_range(net, sigma_min, sigma_max)
-    draw = noise_source(randn_like)
+    draw = _noise_source(randn_like)
 
     # Time steps (Eq. 5), snapped to the net's levels, then t_N = 0.
     t_steps = edm_sigma_steps(num_steps, sigma_min, sigma_max, rho).to(latents.device)  # [N]
@@ -309,7 +297,7 @@ def edm_sampler(
 
         if callback is not None:
             callback(
-                step_record(
+                _step_record(
                     i, t_tensor[i], t_tensor[i + 1], t_hat_tensor[i], x_cur, x_hat, denoised, x_next
                 )
             )
@@ -367,23 +355,23 @@ def ablation_sampler(
     latents, num_steps, rho = _check_sampler_args(
         net, latents, randn_like, num_steps, rho, callback
     )
-    churn = Churn.check(S_churn, S_min, S_max, S_noise)
+    churn = _Churn.check(S_churn, S_min, S_max, S_noise)
     check_choice("solver", solver, SOLVERS)
     check_choice("discretization", discretization, DISCRETIZATIONS)
     check_choice("schedule", schedule, SCHEDULES)
     check_choice("scaling", scaling, SCALINGS)
     alpha = check_real("alpha", alpha, low=0.0, high=1.0, low_open=True)
-    epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
+    _, epsilon_s, C_1, C_2, M = check_discretization_knobs(rho, epsilon_s, C_1, C_2, M)
     default_min, default_max = default_sigma_range(discretization, epsilon_s)
     sigma_min = default_min if sigma_min is None else sigma_min
     sigma_max = default_max if sigma_max is None else sigma_max
     sigma_min, sigma_max = sampling_range(net, sigma_min, sigma_max)
-    draw = noise_source(randn_like)
+    draw = _noise_source(randn_like)
 
     # σ(t), s(t) and their derivatives (Table 1); VP's β's fitted to the range.
     vp_beta_d, vp_beta_min = vp_beta_from_sigma_range(sigma_min, sigma_max, epsilon_s)
-    sigma, sigma_deriv, sigma_inv = schedule_formulas(schedule, vp_beta_d, vp_beta_min)
-    s, s_deriv = scaling_formulas(scaling, sigma, sigma_deriv)
+    sigma, sigma_deriv, sigma_inv = _schedule_formulas(schedule, vp_beta_d, vp_beta_min)
+    s, s_deriv = _scaling_formulas(scaling, sigma, sigma_deriv)
 
     # Time steps: σ_i from the discretization, snapped, mapped to t_i = σ⁻¹(σ_i); then t_N = 0.
     sigma_steps = get_sigma_steps(
@@ -470,7 +458,7 @@ def ablation_sampler(
 
         if callback is not None:
             callback(
-                step_record(
+                _step_record(
                     i,
                     t_steps[i],
                     t_steps[i + 1],

@@ -56,12 +56,20 @@ def _vp_betas(beta_d: float, beta_min: float) -> tuple[float, float]:
 
 
 def _vp_time(t: torch.Tensor | float, beta_d: float, beta_min: float) -> torch.Tensor:
-    """A VP time t ≥ 0 at which ½β_d t² + β_min t = ln(σ(t)² + 1) ≥ 0, so that σ(t) is real."""
+    """A VP time t ≥ 0 at which ½β_d t² + β_min t = ln(σ(t)² + 1) ≥ 0, so that σ(t) is real,
+    and small enough that exp(½β_d t² + β_min t) is a number of t's dtype."""
     t = _as_tensor(t)
-    if bool((0.5 * beta_d * t**2 + beta_min * t < 0).any()):
+    exponent = 0.5 * beta_d * t**2 + beta_min * t
+    if bool((exponent < 0).any()):
         raise ValueError(
             f"t must lie where ½β_d t² + β_min t >= 0 (so that σ(t)² = exp(·) − 1 >= 0); "
             f"with beta_d={beta_d:g}, beta_min={beta_min:g} some t given are outside"
+        )
+    limit = math.log(torch.finfo(t.dtype).max)
+    if bool((exponent >= limit).any()):
+        raise ValueError(
+            f"t must be small enough that ½β_d t² + β_min t < {limit:.0f}: with beta_d={beta_d:g}, "
+            f"beta_min={beta_min:g} σ(t) overflows {t.dtype} (the VP schedule runs over t ∈ [ε, 1])"
         )
     return t
 
@@ -78,7 +86,10 @@ def _vp_sigma_deriv(t: torch.Tensor, beta_d: float, beta_min: float) -> torch.Te
 
 
 def _vp_sigma_inv(sigma: torch.Tensor, beta_d: float, beta_min: float) -> torch.Tensor:
-    return ((beta_min**2 + 2 * beta_d * (sigma**2 + 1).log()).sqrt() - beta_min) / beta_d
+    log_sigma2_plus_1 = (sigma**2 + 1).log()  # as Table 1 writes it
+    if sigma.numel() and bool((sigma > 1e15).any()):  # where σ² could overflow: 2 ln σ, exactly
+        log_sigma2_plus_1 = torch.where(sigma > 1e15, 2 * sigma.log(), log_sigma2_plus_1)
+    return ((beta_min**2 + 2 * beta_d * log_sigma2_plus_1).sqrt() - beta_min) / beta_d
 
 
 def _vp_scaling(t: torch.Tensor, beta_d: float, beta_min: float) -> torch.Tensor:
@@ -219,7 +230,7 @@ def no_scaling_deriv(t: torch.Tensor | float) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------- by name
-def schedule_formulas(name: str, beta_d: float, beta_min: float) -> tuple[Fn, Fn, Fn]:
+def _schedule_formulas(name: str, beta_d: float, beta_min: float) -> tuple[Fn, Fn, Fn]:
     """(σ, σ̇, σ⁻¹) of schedule `name` without argument checks, for times a caller has checked."""
     if name == "vp":
         return (
@@ -232,7 +243,7 @@ def schedule_formulas(name: str, beta_d: float, beta_min: float) -> tuple[Fn, Fn
     return _identity, _ones, _identity
 
 
-def scaling_formulas(name: str, sigma: Fn, sigma_deriv: Fn) -> tuple[Fn, Fn]:
+def _scaling_formulas(name: str, sigma: Fn, sigma_deriv: Fn) -> tuple[Fn, Fn]:
     """(s, ṡ) of scaling `name` for a given σ(t), σ̇(t), without argument checks.
 
     'vp' is s(t) = 1/√(1 + σ(t)²), whose derivative is ṡ = −σ σ̇ s³; 'none' is s = 1, ṡ = 0.
@@ -254,7 +265,7 @@ def get_schedule(name: str, beta_d: float = 19.9, beta_min: float = 0.1) -> tupl
 
     `beta_d`, `beta_min` are used by 'vp' only.  The functions check their argument.
     """
-    check_choice("schedule", name, SCHEDULES)
+    check_choice("name", name, SCHEDULES, "schedule")
     beta_d, beta_min = _vp_betas(beta_d, beta_min)
     if name == "vp":
         return (
@@ -274,12 +285,12 @@ def get_scaling(name: str, sigma: Fn, sigma_deriv: Fn) -> tuple[Fn, Fn]:
     scaled x = s x̂ keeps unit variance for unit-variance data; its derivative
     is ṡ = −σ σ̇ s³.  'none' is s = 1, ṡ = 0.  The functions check their argument.
     """
-    check_choice("scaling", name, SCALINGS)
+    check_choice("name", name, SCALINGS, "scaling")
     if name == "none":
         return no_scaling, no_scaling_deriv
     check_callable("sigma", sigma)
     check_callable("sigma_deriv", sigma_deriv)
-    s, s_deriv = scaling_formulas(name, sigma, sigma_deriv)
+    s, s_deriv = _scaling_formulas(name, sigma, sigma_deriv)
     return (lambda t: s(_as_tensor(t))), (lambda t: s_deriv(_as_tensor(t)))
 
 
@@ -426,6 +437,19 @@ def edm_sigma_steps(
     )
 
 
+def check_discretization_knobs(
+    rho: float, epsilon_s: float, C_1: float, C_2: float, M: int
+) -> tuple[float, float, float, float, int]:
+    """The discretizations' knobs (Table 1): ρ > 0, ε_s ∈ (0, 1), C₁, C₂ > 0, 1 <= M <= 10⁶."""
+    return (
+        check_positive("rho", rho),
+        check_unit_interval("epsilon_s", epsilon_s),
+        check_positive("C_1", C_1),
+        check_positive("C_2", C_2),
+        check_integer("M", M, 1, MAX_LEVELS),
+    )
+
+
 def get_sigma_steps(
     discretization: str,
     num_steps: int,
@@ -438,8 +462,10 @@ def get_sigma_steps(
     C_2: float = 0.008,
     M: int = 1000,
 ) -> torch.Tensor:
-    """σ-levels [N] of `discretization` ∈ {'vp', 've', 'iddpm', 'edm'}; each uses only its own knobs."""
+    """σ-levels [N] of `discretization` ∈ {'vp', 've', 'iddpm', 'edm'}; each uses only its own knobs,
+    but every knob is checked (a mistyped one is an error even where it is not used)."""
     check_choice("discretization", discretization, DISCRETIZATIONS)
+    check_discretization_knobs(rho, epsilon_s, C_1, C_2, M)
     if discretization == "vp":
         return vp_sigma_steps(num_steps, sigma_min, sigma_max, epsilon_s)
     if discretization == "ve":

@@ -22,7 +22,7 @@ import torch
 
 from ._net import check_latents, check_net, net_output, net_round_sigma, sampling_range
 from ._validation import check_callable, check_num_steps, check_positive
-from .samplers import noise_source, step_record
+from .samplers import _noise_source, _step_record
 from .schedules import edm_sigma_steps
 
 
@@ -62,7 +62,7 @@ def sde_sampler(
     beta = check_positive("beta", beta, allow_zero=True)
     latents = check_latents(net, latents)
     sigma_min, sigma_max = sampling_range(net, sigma_min, sigma_max)
-    draw = noise_source(randn_like)
+    draw = _noise_source(randn_like)
     t_steps = edm_sigma_steps(num_steps, sigma_min, sigma_max, rho).to(latents.device)  # [N]
     t_steps = torch.cat(
         [net_round_sigma(net, t_steps), torch.zeros_like(t_steps[:1])]
@@ -83,5 +83,5 @@ def sde_sampler(
             x_next = x_cur + (1 + beta) * h * t_cur * score
             x_next = x_next + (2 * beta * h * t_cur).sqrt() * draw(x_cur)
         if callback is not None:  # the samplers' record, with no churn: t̂ = t, x̂ = x
-            callback(step_record(i, t_cur, t_next, t_cur, x_cur, x_cur, denoised, x_next))
+            callback(_step_record(i, t_cur, t_next, t_cur, x_cur, x_cur, denoised, x_next))
     return x_next

@@ -86,7 +86,11 @@ def setting_sweep(
             f"name={name!r} must be a sampler keyword that is not also given in kwargs"
         )
     values = check_sequence("values", values, min_length=1)
-    check_forwarded("the sampler", sampler, {name: None, **kwargs})
+    check_forwarded("the sampler", sampler, kwargs)
+    try:
+        check_forwarded("the sampler", sampler, {name: None})
+    except ValueError:
+        raise ValueError(f"name={name!r} must be a keyword argument of the sampler") from None
     seeded_randn_like(seed)  # checks the seed before any run
     results = []
     for value in values:

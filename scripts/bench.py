@@ -85,6 +85,20 @@ def seconds_per_call(fns: dict, budget: float, repeats: int) -> dict:
     return best
 
 
+def sampler_calls(latents: torch.Tensor, t_steps: list[float]) -> dict:
+    """The four calls timed at one batch size: both samplers and the bare loop, two ways."""
+    return {
+        "edm_sampler": lambda: edm_sampler(trivial_denoiser, latents, num_steps=NUM_STEPS),
+        "ablation_sampler": lambda: ablation_sampler(
+            trivial_denoiser, latents, num_steps=NUM_STEPS
+        ),
+        "bare Heun loop": lambda: bare_heun(trivial_denoiser, latents, t_steps),
+        "  (σ as a float)": lambda: bare_heun(
+            trivial_denoiser, latents, t_steps, tensor_sigma=False
+        ),
+    }
+
+
 def bench_samplers(budget: float, repeats: int) -> list[tuple[str, int, float, float]]:
     """(what, B, seconds per call, ratio to the bare loop) for both samplers at each B."""
     t_steps = edm_sigma_steps(NUM_STEPS).tolist() + [0.0]
@@ -100,23 +114,16 @@ def bench_samplers(budget: float, repeats: int) -> list[tuple[str, int, float, f
         out = ablation_sampler(trivial_denoiser, latents, num_steps=NUM_STEPS)
         if not torch.allclose(out, expected, rtol=1e-12, atol=1e-14):
             raise SystemExit(f"ablation_sampler differs from the bare Heun loop at B={B}")
-        times = seconds_per_call(
-            {
-                "edm_sampler": lambda: edm_sampler(trivial_denoiser, latents, num_steps=NUM_STEPS),
-                "ablation_sampler": lambda: ablation_sampler(
-                    trivial_denoiser, latents, num_steps=NUM_STEPS
-                ),
-                "bare Heun loop": lambda: bare_heun(trivial_denoiser, latents, t_steps),
-                "  (σ as a float)": lambda: bare_heun(
-                    trivial_denoiser, latents, t_steps, tensor_sigma=False
-                ),
-            },
-            budget,
-            repeats,
-        )
+        times = seconds_per_call(sampler_calls(latents, t_steps), budget, repeats)
         bare = times["bare Heun loop"]
         rows += [(name, B, seconds, seconds / bare) for name, seconds in times.items()]
     return rows
+
+
+def denoiser_calls(net, x: torch.Tensor, r: torch.Tensor) -> dict:
+    """One D(x; σ) and the two matrix products it cannot do without, x μᵀ and r μ."""
+    sigma, means = torch.tensor(0.5, dtype=torch.float64), net.means  # [K, D]
+    return {"D": lambda: net(x, sigma), "products": lambda: (x @ means.T, r @ means)}
 
 
 def bench_denoisers(budget: float, repeats: int) -> list[tuple[str, int, float, float, float]]:
@@ -132,14 +139,8 @@ def bench_denoisers(budget: float, repeats: int) -> list[tuple[str, int, float, 
         x = net.sample(B, generator=g) + 0.5 * torch.randn(
             B, net.dim, generator=g, dtype=torch.float64
         )
-        sigma = torch.tensor(0.5, dtype=torch.float64)
-        means = net.means  # [K, D]
-        r = torch.softmax(x @ means.T, dim=1)  # [B, K], any responsibilities of the right shape
-        times = seconds_per_call(
-            {"D": lambda: net(x, sigma), "products": lambda: (x @ means.T, r @ means)},
-            budget,
-            repeats,
-        )
+        r = torch.softmax(x @ net.means.T, dim=1)  # [B, K], responsibilities of the right shape
+        times = seconds_per_call(denoiser_calls(net, x, r), budget, repeats)
         seconds, products = times["D"], times["products"]
         rows.append((name, B, seconds, products, seconds / products))
     return rows

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import randn
 
 from edm_src import GaussianMixture, ablation_sampler, edm_sampler, reference_samples
 from edm_src.convergence import (
@@ -36,7 +37,7 @@ def test_per_sample_error_is_rms_per_sample():
 
 def test_converged_references_match_reference_samples():
     """One ODE solve with several last steps equals reference_samples for each (schedule, scaling)."""
-    net, z = gaussian(), torch.randn(4, 3, dtype=torch.float64)
+    net, z = gaussian(), randn(4, 3, seed=101)
     refs = converged_references(
         net, z, 0.02, 100.0, {"ve": ("ve", "none"), "edm": ("linear", "none")}, rtol=1e-10
     )
@@ -50,7 +51,7 @@ def test_converged_references_match_reference_samples():
 def test_gaussian_reference_is_the_closed_form():
     """For N(0, s²) data the converged EDM sample is D(x(σ_min); σ_min) with x(σ) ∝ √(σ² + s²)."""
     s, lo, hi = 0.5, 0.002, 80.0
-    z = torch.randn(5, 3, dtype=torch.float64)
+    z = randn(5, 3, seed=102)
     ref = converged_references(gaussian(s), z, lo, hi, {"edm": ("linear", "none")}, rtol=1e-11)[
         "edm"
     ]
@@ -60,7 +61,7 @@ def test_gaussian_reference_is_the_closed_form():
 
 def test_sweep_counts_nfe_and_converges_at_second_order():
     """Heun: NFE = 2N − 1, and the median error falls ~4× per doubling of N (order 2)."""
-    net, z = gaussian(), torch.randn(16, 3, dtype=torch.float64)
+    net, z = gaussian(), randn(16, 3, seed=103)
     ref = converged_references(net, z, 0.002, 80.0, {"edm": ("linear", "none")}, rtol=1e-11)["edm"]
     sweep = nfe_sweep(
         net, z, [32, 64, 128], ref, sampler=edm_sampler, metric=lambda x: float(x.std())
@@ -73,7 +74,7 @@ def test_sweep_counts_nfe_and_converges_at_second_order():
 
 def test_sweep_passes_sampler_settings():
     """Euler through ablation_sampler costs N evaluations and converges at first order."""
-    net, z = gaussian(), torch.randn(16, 3, dtype=torch.float64)
+    net, z = gaussian(), randn(16, 3, seed=104)
     ref = converged_references(net, z, 0.02, 100.0, {"ve": ("ve", "none")}, rtol=1e-11)["ve"]
     sweep = nfe_sweep(
         net,
@@ -112,7 +113,7 @@ def test_nfe_to_match_interpolates_in_log_log():
 
 def test_ablation_vp_sampler_converges_to_its_own_reference():
     """A VP sampler (schedule and scaling 'vp') converges to the reference with VP's last step."""
-    net, z = gaussian(), torch.randn(8, 3, dtype=torch.float64)
+    net, z = gaussian(), randn(8, 3, seed=105)
     lo, hi = 0.0105, 152.0
     ref = converged_references(net, z, lo, hi, {"vp": ("vp", "vp")}, rtol=1e-11)["vp"]
     x = ablation_sampler(

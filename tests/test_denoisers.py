@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from helpers import raises_naming
+from helpers import raises_naming, randn
 
 from edm_src import EmpiricalDenoiser, GaussianMixture, load_digits, toy_mixture
 
@@ -21,7 +21,7 @@ def test_single_gaussian_denoiser_is_linear_shrinkage():
     """For p_data = N(μ, s² I), D(x; σ) = μ + s²/(s² + σ²)(x − μ) exactly."""
     mu, s = torch.tensor([[0.3, -1.0]], dtype=torch.float64), 0.7
     gm = GaussianMixture(mu, torch.tensor([s], dtype=torch.float64), torch.ones(1))
-    x = torch.randn(10, 2, dtype=torch.float64)
+    x = randn(10, 2, seed=102)
     for sigma in (1e-3, 0.5, 3.0, 1e3):
         expected = mu + s**2 / (s**2 + sigma**2) * (x - mu)
         torch.testing.assert_close(gm(x, sigma), expected, rtol=1e-12, atol=1e-12)
@@ -31,7 +31,7 @@ def test_single_gaussian_denoiser_is_linear_shrinkage():
 def test_score_equals_denoiser_identity_and_autograd(sigma):
     """Eq. 3: ∇ₓ log p(x; σ) (by autograd of log_prob) = score = (D(x; σ) − x)/σ²."""
     gm = random_mixture()
-    x = (2 * torch.randn(16, 3, dtype=torch.float64)).requires_grad_(True)
+    x = (2 * randn(16, 3, seed=103)).requires_grad_(True)
     (grad,) = torch.autograd.grad(gm.log_prob(x, sigma).sum(), x)
     x = x.detach()
     identity = (gm(x, sigma) - x) / sigma**2
@@ -42,7 +42,7 @@ def test_score_equals_denoiser_identity_and_autograd(sigma):
 def test_log_prob_matches_direct_formula_and_integrates_to_one():
     """log p(x; σ) equals log Σ_k w_k N(x; μ_k, (s_k²+σ²) I), and a 1-D density integrates to 1."""
     gm = random_mixture(K=3, D=2)
-    x, sigma = torch.randn(5, 2, dtype=torch.float64), 0.4
+    x, sigma = randn(5, 2, seed=104), 0.4
     var = gm.stds**2 + sigma**2
     direct = sum(
         gm.weights[k]
@@ -107,7 +107,7 @@ def test_denoiser_is_posterior_mean_by_monte_carlo():
 def test_shapes_dtypes_and_net_protocol():
     """Images [B, C, H, W] and points [B, D]; σ scalar or [B]; dtype of x is kept."""
     gm = random_mixture(K=2, D=12)
-    x = torch.randn(4, 3, 2, 2)
+    x = randn(4, 3, 2, 2, seed=111, dtype=torch.float32)
     out = gm(x, torch.tensor([0.1, 0.2, 0.3, 0.4]))
     assert out.shape == x.shape and out.dtype == torch.float32
     per_sample = torch.cat([gm(x[i : i + 1], s) for i, s in enumerate([0.1, 0.2, 0.3, 0.4])])
@@ -118,7 +118,7 @@ def test_shapes_dtypes_and_net_protocol():
 def test_empirical_denoiser_batched_equals_one_at_a_time():
     """Eq. 57 evaluated in chunks (small batch_size) equals one query at a time."""
     data = load_digits()[:300]
-    x = data[:7].double() + 0.3 * torch.randn(7, 1, 8, 8, dtype=torch.float64)
+    x = data[:7].double() + 0.3 * randn(7, 1, 8, 8, seed=106)
     sigma = torch.tensor([0.05, 0.1, 0.3, 1.0, 3.0, 10.0, 0.002], dtype=torch.float64)
     full = EmpiricalDenoiser(data, batch_size=3)(x, sigma)
     single = torch.cat([EmpiricalDenoiser(data)(x[i : i + 1], sigma[i]) for i in range(7)])
@@ -127,8 +127,8 @@ def test_empirical_denoiser_batched_equals_one_at_a_time():
 
 def test_empirical_denoiser_matches_eq57_directly():
     """D(x; σ) = Σ_i N(x; y_i, σ²I) y_i / Σ_i N(x; y_i, σ²I), written out naively."""
-    data = torch.randn(20, 5, dtype=torch.float64)
-    x, sigma = torch.randn(3, 5, dtype=torch.float64), 0.8
+    data = randn(20, 5, seed=107)
+    x, sigma = randn(3, 5, seed=108), 0.8
     w = torch.exp(-((x[:, None] - data[None]) ** 2).sum(-1) / (2 * sigma**2))  # [3, 20]
     torch.testing.assert_close(
         EmpiricalDenoiser(data)(x, sigma), (w @ data) / w.sum(1, keepdim=True)
@@ -138,7 +138,7 @@ def test_empirical_denoiser_matches_eq57_directly():
 def test_zero_noise_returns_input():
     """D(x; 0) = x: with no noise there is nothing to remove (also for point masses)."""
     data = load_digits()[:50]
-    x = torch.randn(4, 1, 8, 8, dtype=torch.float64)
+    x = randn(4, 1, 8, 8, seed=109)
     torch.testing.assert_close(EmpiricalDenoiser(data)(x, 0.0), x, rtol=0, atol=0)
     out = EmpiricalDenoiser(data)(x, torch.tensor([0.0, 0.1, 0.0, 1.0], dtype=torch.float64))
     torch.testing.assert_close(out[[0, 2]], x[[0, 2]], rtol=0, atol=0)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from helpers import raises_naming
+from helpers import generator, raises_naming, randn
 from scipy import stats
 
 from edm_src.losses import EDMLoss, VELoss, VPLoss
@@ -103,24 +103,33 @@ def test_perfect_denoiser_has_zero_loss(kind, shape):
 
 @pytest.mark.parametrize("kind", LOSSES)
 def test_draw_order_and_formula(kind):
-    """The loss is λ(σ)·(D(y+n; σ) − y)², σ drawn first ([B,1,1,1]), then n = randn_like(y)·σ."""
+    """The loss is λ(σ)·(D(y+n; σ) − y)², σ drawn first ([B,1,1,1]), then n = ε·σ, ε ~ N(0, I),
+    both from the given generator (bit for bit), or from the global one in the same order."""
     loss = LOSSES[kind]()
-    images = torch.randn(6, 3, 4, 4)
+    images = randn(6, 3, 4, 4, dtype=torch.float32)
     net = lambda x, sigma, labels=None: 0.7 * x + 0.1  # noqa: E731
-    torch.manual_seed(5)
+    got = loss(net, images, generator=generator(5))
+    g = generator(5)
+    sigma = loss.sample_sigma((6, 1, 1, 1), generator=g)
+    n = torch.randn(images.shape, generator=g) * sigma
+    assert torch.equal(got, loss.weight(sigma) * (net(images + n, sigma) - images) ** 2)
+    torch.manual_seed(5)  # without a generator: the global one, in the paper's order
     got = loss(net, images)
     torch.manual_seed(5)
     sigma = loss.sample_sigma((6, 1, 1, 1))
     n = torch.randn_like(images) * sigma
-    assert torch.allclose(got, loss.weight(sigma) * (net(images + n, sigma) - images) ** 2)
+    assert torch.equal(got, loss.weight(sigma) * (net(images + n, sigma) - images) ** 2)
 
 
 @pytest.mark.parametrize("kind", LOSSES)
 def test_loss_is_reproducible_under_manual_seed(kind):
-    """The same torch.manual_seed gives the same loss; another seed gives another."""
+    """The same seed gives the same loss bit for bit, another seed another: with a generator,
+    and with torch.manual_seed (the global generator)."""
     loss = LOSSES[kind]()
-    images = torch.randn(4, 5)
+    images = randn(4, 5, dtype=torch.float32)
     net = lambda x, sigma, labels=None: torch.zeros_like(x)  # noqa: E731
+    runs = [loss(net, images, generator=generator(seed)) for seed in (0, 0, 1)]
+    assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
     runs = []
     for seed in (0, 0, 1):
         torch.manual_seed(seed)
@@ -139,8 +148,7 @@ def test_sigma_is_constant_within_each_sample(kind):
 
     images = torch.zeros(5, 3, 32, 32)
     labels = torch.arange(5)
-    torch.manual_seed(0)
-    LOSSES[kind]()(net, images, labels)
+    LOSSES[kind]()(net, images, labels, generator=generator(0))
     sigma = received["sigma"]
     assert sigma.shape == (5, 1, 1, 1) and received["labels"] is labels
     noise_std = received["x"].flatten(1).std(dim=1)  # [B]
@@ -150,8 +158,8 @@ def test_sigma_is_constant_within_each_sample(kind):
 
 def test_augment_pipe_is_honoured():
     """With augment_pipe, y and augment_labels come from it and reach the raw network through EDMPrecond."""
-    images = torch.randn(4, 3, 2, 2)
-    aug_labels = torch.randn(4, 9)
+    images = randn(4, 3, 2, 2, dtype=torch.float32)
+    aug_labels = randn(4, 9, seed=1, dtype=torch.float32)
     calls = []
 
     def augment_pipe(x):
@@ -164,12 +172,12 @@ def test_augment_pipe_is_honoured():
         received["augment_labels"] = augment_labels
         return torch.zeros_like(x_in)
 
-    torch.manual_seed(0)
-    EDMLoss()(EDMPrecond(raw_model), images, augment_pipe=augment_pipe)
+    EDMLoss()(EDMPrecond(raw_model), images, augment_pipe=augment_pipe, generator=generator(0))
     assert len(calls) == 1 and calls[0] is images and received["augment_labels"] is aug_labels
     y = 2 * images + 1  # the denoiser that returns the augmented y exactly has zero loss
     cheat = lambda x, sigma, labels=None, augment_labels=None: y  # noqa: E731
-    assert torch.equal(EDMLoss()(cheat, images, augment_pipe=augment_pipe), torch.zeros_like(y))
+    zero = EDMLoss()(cheat, images, augment_pipe=augment_pipe, generator=generator(0))
+    assert torch.equal(zero, torch.zeros_like(y))
 
 
 def test_sample_sigma_with_generator():

@@ -1,12 +1,18 @@
 """The rendered Table 1 (`edm_src.table1`) agrees cell by cell with the code that runs."""
 
-import math
-
 import pytest
 import torch
 
 from edm_src import EDMLoss, EDMPrecond, VELoss, VEPrecond, VPLoss, VPPrecond, iDDPMPrecond
-from edm_src.schedules import edm_sigma_steps, get_scaling, get_schedule, iddpm_sigma_steps, iddpm_u
+from edm_src.schedules import (
+    edm_sigma_steps,
+    get_scaling,
+    get_schedule,
+    iddpm_sigma_steps,
+    iddpm_u,
+    ve_sigma_steps,
+    vp_sigma_steps,
+)
 from edm_src.table1 import ARGUMENT, COLUMNS, EDM, IDDPM, TABLE1, VE, VP, table1_markdown
 
 SIGMAS = [0.002, 0.01, 0.1, 0.5, 1.0, 3.0, 20.0, 80.0]
@@ -79,28 +85,28 @@ def test_p_train_cells_are_the_losses_sampling_distributions(column, loss):
         assert abs(level - u) < 0.01, (column, u, level)
 
 
-def test_time_step_cells_match_the_discretizations():
-    """VP/VE/EDM t_i cells equal the discretizations (N = 18, in σ via each σ(t)); iDDPM picks u_j, j ≥ j_0 = 8."""
-    N = 18
-    vp_sigma = TABLE1["Schedule σ(t)"]["VP"].value
-    ve_sigma = TABLE1["Schedule σ(t)"]["VE"].value
-    for i in range(N):
-        assert TABLE1["Time steps t_i"]["EDM"].value(i, N) == pytest.approx(
-            edm_sigma_steps(N)[i].item(), rel=1e-12
-        )
-        t_vp = TABLE1["Time steps t_i"]["VP"].value(i, N)
-        assert t_vp == pytest.approx(1 + i / (N - 1) * (VP["epsilon_s"] - 1))
-        t_ve = TABLE1["Time steps t_i"]["VE"].value(i, N)
-        assert ve_sigma(t_ve) == pytest.approx(
-            math.sqrt(
-                VE["sigma_max"] ** 2 * (VE["sigma_min"] / VE["sigma_max"]) ** (2 * i / (N - 1))
-            ),
-            rel=1e-12,
-        )
-    assert vp_sigma(VP["epsilon_s"]) == pytest.approx(0.0105, abs=5e-5)
+@pytest.mark.parametrize("N", [2, 5, 18, 64])
+def test_time_step_cells_match_the_discretizations(N):
+    """Each formula cell of the t_i row, mapped to σ through its column's σ(t) cell, equals the σ_i
+    the samplers use (`vp_sigma_steps`, `ve_sigma_steps`, `edm_sigma_steps` with the paper's
+    constants), for every i; the iDDPM cell (a pick among the u_j) starts at u_{j_0}, j_0 = 8."""
+    vp_range = (
+        TABLE1["Schedule σ(t)"]["VP"].value(VP["epsilon_s"]),
+        TABLE1["Schedule σ(t)"]["VP"].value(1.0),
+    )
+    implementations = {
+        "VP": vp_sigma_steps(N, *vp_range, epsilon_s=VP["epsilon_s"]),
+        "VE": ve_sigma_steps(N, VE["sigma_min"], VE["sigma_max"]),
+        "EDM": edm_sigma_steps(N, EDM["sigma_min"], EDM["sigma_max"], EDM["rho"]),
+    }
+    for column, steps in implementations.items():
+        sigma_of_t = TABLE1["Schedule σ(t)"][column].value
+        for i in range(N):
+            from_table = sigma_of_t(TABLE1["Time steps t_i"][column].value(i, N))
+            assert from_table == pytest.approx(steps[i].item(), rel=1e-12), (column, i)
+    assert vp_range[0] == pytest.approx(0.0105, abs=5e-5)
     u = iddpm_u()
-    steps = iddpm_sigma_steps(N, EDM["sigma_min"], 81.0)
-    assert steps[0] == u[IDDPM["j_0"]]
+    assert iddpm_sigma_steps(N, EDM["sigma_min"], 81.0)[0] == u[IDDPM["j_0"]]
 
 
 def test_markdown_table_has_one_cell_per_column_in_every_row():
