@@ -188,6 +188,20 @@ class GaussianMixture:
         normaliser = self.dim * (sd.log() + 0.5 * math.log(2 * math.pi))  # (D/2) ln(2π v_k)
         return self._log_weights - 0.5 * scaled - normaliser  # [B, K']
 
+    def _nearest_in_own_units(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """Logits [b, K'] that put all the weight on the components with the smallest ‖x − μ_k‖/√v_k,
+        computed in logarithms (scaled by the largest coordinate) so that no x overflows.
+
+        The limit of the responsibilities when ‖x − μ_k‖²/v_k leaves float64's range for every k.
+        """
+        sd = torch.hypot(self._stds, sigma.clamp(min=SIGMA_FLOOR))  # [b or 1, K']
+        diff = x[:, None, :] - self._means[None]  # [b, K', D]
+        scale = diff.abs().amax(dim=2).clamp(min=torch.finfo(x.dtype).tiny)  # [b, K']
+        log_distance = scale.log() + (diff / scale[..., None]).norm(dim=2).log()  # [b, K']
+        reach = log_distance - sd.log()  # log(‖x − μ_k‖/√v_k)
+        nearest = reach == reach.amin(dim=1, keepdim=True)
+        return torch.zeros_like(reach).masked_fill_(~nearest, -math.inf)
+
     def _logits(self, x: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
         """The responsibilities' logits [B, K']: log r_k up to a constant per row, shifted so that each
         row's largest is 0; finite for every finite x and σ > 0.
@@ -197,22 +211,12 @@ class GaussianMixture:
         (one σ for the batch) or [B or 1, 1].
         """
         if not self._equal_stds:
-            logits = self._log_densities(
-                x, torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1)
-            )
-            finite_rows = torch.isfinite(logits).any(dim=1, keepdim=True)  # [B, 1]
-            if not bool(finite_rows.all()):  # every log-density under the float64 range:
-                # the components nearest in units of their own √v_k take all the weight
-                sd = torch.hypot(
-                    self._stds,
-                    torch.as_tensor(sigma, dtype=x.dtype).clamp(min=SIGMA_FLOOR).reshape(-1, 1),
-                )
-                reach = (
-                    torch.cdist(x, self._means, compute_mode="donot_use_mm_for_euclid_dist").log()
-                    - sd.log()
-                )
-                nearest = torch.where(reach == reach.amin(dim=1, keepdim=True), 0.0, -math.inf)
-                logits = torch.where(finite_rows, logits, nearest)
+            sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).reshape(-1, 1)
+            logits = self._log_densities(x, sigma)  # [B, K']
+            overflowed = ~torch.isfinite(logits).any(dim=1)  # [B]: every log-density below range
+            if bool(overflowed.any()):  # then the smallest distance in units of √v_k wins
+                rows = sigma if sigma.shape[0] == 1 else sigma[overflowed]
+                logits[overflowed] = self._nearest_in_own_units(x[overflowed], rows)
             return logits.sub_(logits.amax(dim=1, keepdim=True).detach())
         # Equal s_k: log r_k = (x·μ_k − ½‖μ_k‖²)/v + log w_k + const, v = s² + σ².  One product
         # gives x·μ_k − ½‖μ_k‖²; it is shifted by its row maximum *before* the scaling by 1/v,
@@ -271,7 +275,9 @@ class GaussianMixture:
             shrink = self._s2 / (self._s2 + sigma * sigma)  # s²/v; σ² may overflow to ∞: shrink = 0
             return torch.lerp(D, x, shrink)
         noiseless = sigma == 0  # [B or 1, 1]
-        sigma_safe = torch.where(noiseless, 1.0, sigma).clamp(min=SIGMA_FLOOR)  # σ = 0 rows: x below
+        sigma_safe = torch.where(noiseless, 1.0, sigma).clamp(
+            min=SIGMA_FLOOR
+        )  # σ = 0 rows: x below
         shrink = self._stds**2 / (self._stds**2 + sigma_safe**2)  # [B or 1, K'], s_k²/(s_k² + σ²)
         if self._equal_stds:
             D = self._posterior_mean(x, sigma_safe)  # [B, D]
@@ -298,8 +304,7 @@ class GaussianMixture:
         """
         x, x_flat, sigma = self._flatten(x, sigma)  # [B, ...], [B, D], [B or 1, 1]
         self._check_point_masses(sigma, "score")
-        # 1/(s_k² + σ²) [B or 1, K'] (one column if the s_k are equal), σ at least SIGMA_FLOOR
-        inv_var = 1 / (self._stds**2 + sigma.clamp(min=SIGMA_FLOOR) ** 2)
+        inv_var = 1 / (self._stds**2 + sigma**2)  # [B or 1, K'] (one column if the s_k are equal)
         if self._equal_stds:  # Σ_k r_k (μ_k − x)/v = (Σ_k r_k μ_k − x)/v
             score = (self._posterior_mean(x_flat, sigma) - x_flat) * inv_var[:, :1]
         else:

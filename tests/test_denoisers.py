@@ -185,3 +185,37 @@ def test_call_errors():
         gm(torch.zeros(2, 4), 1.0)
     with raises_naming("name"):
         toy_mixture("spirals")
+
+
+def test_extreme_noise_levels_give_the_right_limits():
+    """σ beyond 1e154 (σ² overflows) gives D = E[y], for equal and unequal widths; σ below 1e-150
+    (1/σ² overflows) gives the nearest training point; x so far out that every ‖x − μ‖²/v
+    overflows still goes to the component that explains it best, the widest."""
+    ring, blobs = toy_mixture("ring"), toy_mixture("two_blobs")
+    x = randn(4, 2, seed=7)
+    for mixture in (ring, blobs):
+        for sigma in (1e154, 1e200, 1.7e308):
+            torch.testing.assert_close(
+                mixture(x, sigma), mixture.mean.expand_as(x), rtol=0, atol=1e-12
+            )
+    data = randn(6, 2, seed=8)
+    empirical = EmpiricalDenoiser(data)
+    nearest = data[torch.cdist(x, data).argmin(dim=1)]
+    for sigma in (1e-160, 1e-300, 5e-324):
+        torch.testing.assert_close(empirical(x, sigma), nearest, rtol=0, atol=0)
+    far = torch.tensor([[1e200, 0.0]], dtype=torch.float64)
+    D = blobs(far, 1.0)
+    assert torch.isfinite(D).all()
+    s_wide, mu_wide = blobs.stds[1], blobs.means[1]  # the wider component: std 2·0.05
+    shrink = s_wide**2 / (s_wide**2 + 1.0)
+    torch.testing.assert_close(D, mu_wide + shrink * (far - mu_wide))
+
+
+def test_out_of_range_scores_and_densities_are_errors_naming_the_argument():
+    """A score beyond float64 (tiny σ, far from the data) is a ValueError naming sigma; a
+    log-density below float64's range (x astronomically far) one naming x."""
+    empirical = EmpiricalDenoiser(randn(6, 2, seed=9))
+    with raises_naming("sigma"):
+        empirical.score(torch.tensor([[3.0, 0.0]], dtype=torch.float64), 1e-160)
+    with raises_naming("x"):
+        empirical.log_prob(torch.tensor([[1e160, 0.0]], dtype=torch.float64), 1e-150)
