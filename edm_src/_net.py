@@ -15,14 +15,19 @@ defaults when absent:
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import math
+import weakref
 from collections.abc import Callable
 
 import torch
 
 from ._validation import (
+    MIN_SAMPLING_SIGMA,
     all_finite,
     check_callable,
+    check_integer,
     check_real,
     check_sigma_range,
     check_sigma_tensor,
@@ -32,9 +37,41 @@ from ._validation import (
 Net = Callable[..., torch.Tensor]
 
 
+# Whether a callable (a function, or a class with __call__) takes three positional arguments;
+# reading a signature costs tens of microseconds, so each answer is kept while the callable lives.
+_TAKES_THREE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _signature_problem(net: Net) -> str | None:
+    """None if net can be called as net(x, sigma, class_labels), else its signature, as text."""
+    key = getattr(net, "__func__", net) if inspect.ismethod(net) else net
+    key = key if inspect.isfunction(key) else type(net)
+    try:
+        return _TAKES_THREE[key]
+    except (KeyError, TypeError):
+        pass
+    try:
+        signature = inspect.signature(net)
+        signature.bind(None, None, None)
+        problem = None
+    except TypeError:
+        problem = str(signature)
+    except ValueError:  # no signature to read (a builtin): the call itself will tell
+        problem = None
+    with contextlib.suppress(TypeError):  # not weak-referenceable: ask again next time
+        _TAKES_THREE[key] = problem
+    return problem
+
+
 def check_net(net: Net, name: str = "net") -> Net:
-    """A callable denoiser (see the module docstring)."""
-    return check_callable(name, net)
+    """A callable denoiser that can be called as net(x, sigma, class_labels) (see the module docstring)."""
+    check_callable(name, net)
+    problem = _signature_problem(net)
+    if problem is not None:
+        raise ValueError(
+            f"{name} must accept (x, sigma, class_labels=None), got a callable {problem}"
+        )
+    return net
 
 
 def net_sigma_range(net: Net) -> tuple[float, float]:
@@ -46,16 +83,17 @@ def net_sigma_range(net: Net) -> tuple[float, float]:
     return sigma_min, sigma_max
 
 
-def net_round_sigma(net: Net, sigma: torch.Tensor) -> torch.Tensor:
+def net_round_sigma(net: Net, sigma: torch.Tensor, *, positive: bool = False) -> torch.Tensor:
     """net.round_sigma(sigma) as a float64 tensor on sigma's device (identity when absent).
 
-    The result must be noise levels of sigma's shape; anything else is a `ValueError`
-    naming `net.round_sigma`.
+    The result must be noise levels of sigma's shape (> 0 with `positive`: a sampler's time
+    steps); anything else is a `ValueError` naming `net.round_sigma`.
     """
     round_sigma = getattr(net, "round_sigma", None)
     if round_sigma is None:
         return sigma
-    rounded = check_sigma_tensor(round_sigma(sigma), "net.round_sigma(sigma)")
+    check_callable("net.round_sigma", round_sigma)
+    rounded = check_sigma_tensor(round_sigma(sigma), "net.round_sigma(sigma)", positive=positive)
     if rounded.shape != sigma.shape:
         raise ValueError(
             f"net.round_sigma(sigma) must keep sigma's shape {tuple(sigma.shape)}, "
@@ -66,6 +104,8 @@ def net_round_sigma(net: Net, sigma: torch.Tensor) -> torch.Tensor:
 
 def net_clamp_range(net: Net, sigma_min: float, sigma_max: float) -> tuple[float, float]:
     """Intersect [sigma_min, sigma_max] with the range the net supports."""
+    sigma_min = check_real("sigma_min", sigma_min, low=0.0, allow_inf=True)
+    sigma_max = check_real("sigma_max", sigma_max, low=0.0, allow_inf=True)
     net_min, net_max = net_sigma_range(net)
     sigma_min, sigma_max = max(sigma_min, net_min), min(sigma_max, net_max)
     if not sigma_min < sigma_max:
@@ -85,10 +125,11 @@ def sampling_range(net: Net, sigma_min: object, sigma_max: object) -> tuple[floa
     """
     sigma_min, sigma_max = check_sigma_range(sigma_min, sigma_max)
     sigma_min, sigma_max = net_clamp_range(net, sigma_min, sigma_max)
-    if sigma_min <= 0:
+    if sigma_min < MIN_SAMPLING_SIGMA:
         raise ValueError(
-            "sigma_min must be > 0 once clamped to the net's range: the samplers step from "
-            "σ_min to 0 themselves, and the Heun correction divides by σ_min"
+            f"sigma_min must be >= {MIN_SAMPLING_SIGMA:g} once clamped to the net's range, got "
+            f"{sigma_min:g}: the samplers step from σ_min to 0 themselves, and the Heun correction "
+            "divides by σ_min, which amplifies float64 rounding beyond the data's scale below that"
         )
     return sigma_min, sigma_max
 
@@ -100,8 +141,9 @@ def check_latents(net: Net, latents: torch.Tensor, name: str = "latents") -> tor
     """
     latents = check_tensor(name, latents, min_ndim=1, float_dtype=torch.float64)
     dim = getattr(net, "dim", None)
+    dim = None if dim is None else check_integer("net.dim", dim, 1)
     per_sample = math.prod(latents.shape[1:])
-    if isinstance(dim, int) and per_sample != dim:
+    if dim is not None and per_sample != dim:
         raise ValueError(
             f"{name} must have shape [B, ...] with net.dim = {dim} numbers per sample, "
             f"got shape {tuple(latents.shape)}"
@@ -114,11 +156,19 @@ def net_output(denoised: object, x: torch.Tensor, *, finite: bool = False) -> to
 
     The ODE solvers ask for finiteness: an adaptive solver given NaN shrinks its step for ever.
     """
-    if not isinstance(denoised, torch.Tensor) or denoised.shape != x.shape:
+    if (
+        not isinstance(denoised, torch.Tensor)
+        or denoised.shape != x.shape
+        or not denoised.is_floating_point()
+    ):
         got = (
             tuple(denoised.shape) if isinstance(denoised, torch.Tensor) else type(denoised).__name__
         )
-        raise ValueError(f"net must return a tensor shaped like x {tuple(x.shape)}, got {got}")
+        if isinstance(denoised, torch.Tensor) and denoised.shape == x.shape:
+            got = f"dtype {denoised.dtype}"
+        raise ValueError(
+            f"net must return a real floating tensor shaped like x {tuple(x.shape)}, got {got}"
+        )
     if finite and not all_finite(denoised):
         raise ValueError("net output must be finite: the net returned NaN or infinite values")
     return denoised if denoised.dtype == torch.float64 else denoised.to(torch.float64)

@@ -21,9 +21,11 @@ Conventions:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import numbers
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -37,10 +39,24 @@ MAX_NUM_STEPS = 100_000
 #: The most discrete levels (M of iDDPM, Table 1) accepted: the paper uses M = 1000.
 MAX_LEVELS = 1_000_000
 
-#: The largest finite σ_max of a sampling range or a discretization.  Far beyond any data
-#: scale (the paper's largest is σ_max = 152), and small enough that σ_max², as VE's
-#: t = σ² needs, is still a float64 number.
-MAX_SIGMA = 1e100
+#: The largest finite σ_max of a sampling range, a discretization or a loss.  Far beyond any
+#: data scale (the paper's largest is σ_max = 152), and small enough that σ², as VE's t = σ²
+#: and the losses' 1/σ² need, stays a number even in float32.
+MAX_SIGMA = 1e6
+
+#: The smallest σ_min of a sampling range.  The last Heun correction divides by σ_min: below
+#: this, float64 rounding in x − D(x; σ) is amplified beyond the data's scale.
+MIN_SAMPLING_SIGMA = 1e-10
+
+#: The smallest ε_s, ε_t (the VP schedule's first time): below it σ(ε) is lost to rounding.
+MIN_EPSILON = 1e-10
+
+#: The largest magnitude of data values (means, training points, component widths) and of
+#: the constants that scale them (σ_data): their squares must stay numbers.
+MAX_MAGNITUDE = 1e100
+
+#: The floating dtypes a tensor argument may have (float8 types support almost nothing).
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 def _describe(value: Any) -> str:
@@ -56,6 +72,8 @@ def _describe(value: Any) -> str:
 # ------------------------------------------------------------------ numbers
 def _scalar(name: str, value: Any) -> Any:
     """A one-element tensor or array, or a NumPy scalar, as the Python number it holds."""
+    if isinstance(value, torch.Tensor) and (value.device.type == "meta" or value.is_sparse):
+        raise ValueError(f"{name} must be a number, got {_describe(value)} on {value.device}")
     if isinstance(value, (torch.Tensor, np.ndarray)):
         size = value.numel() if isinstance(value, torch.Tensor) else value.size
         if size != 1:
@@ -125,8 +143,24 @@ def check_positive(
 
 
 def check_unit_interval(name: str, value: Any) -> float:
-    """A number in (0, 1) (e.g. ε_s, ε_t: the smallest time of the VP schedule), as a float."""
+    """A number in (0, 1), as a float."""
     return check_real(name, value, low=0.0, high=1.0, low_open=True, high_open=True)
+
+
+def check_epsilon(name: str, value: Any) -> float:
+    """ε_s or ε_t, the VP schedule's first time: a number in [`MIN_EPSILON`, 1), as a float."""
+    return check_real(name, value, low=MIN_EPSILON, high=1.0, high_open=True)
+
+
+def check_magnitude(name: str, value: Any, *, allow_zero: bool = False) -> float:
+    """A scale such as σ_data: a number in (1/MAX_MAGNITUDE, MAX_MAGNITUDE] (0 too with
+    `allow_zero`), so that its square and its inverse square are numbers."""
+    v = check_positive(name, value, allow_zero=allow_zero)
+    if v > MAX_MAGNITUDE or (0 < v < 1 / MAX_MAGNITUDE):
+        raise ValueError(
+            f"{name} must be between {1 / MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}, got {value!r}"
+        )
+    return v
 
 
 def check_integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
@@ -202,7 +236,8 @@ def check_device(name: str, value: Any) -> torch.device | None:
         try:
             device = torch.device(value)
             torch.empty(0, device=device)
-            return device
+            if device.type != "meta":  # meta tensors hold no values
+                return device
         except (RuntimeError, ValueError, AssertionError):
             pass
     raise ValueError(
@@ -228,22 +263,46 @@ def check_keywords(name: str, kwargs: Mapping[str, Any], allowed: Iterable[str])
         raise ValueError(f"{unknown[0]} is not a keyword argument of {name}; allowed: {options}")
 
 
-def check_forwarded(name: str, fn: Any, kwargs: Mapping[str, Any]) -> None:
-    """Keyword arguments passed on to `fn` (named `name` in messages) must be keywords it takes.
+# Each callable's keyword arguments, read once from its signature (that costs tens of
+# microseconds) and kept while the callable (a function, or the class of a callable object) lives.
+_KEYWORDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    Checked against fn's signature before any work, unless fn takes **kwargs itself.
-    """
+
+def _keywords_of(fn: Any) -> tuple[str, ...] | None:
+    """The keyword arguments fn takes, or None if it takes **kwargs or has no signature to read."""
+    key = getattr(fn, "__func__", fn) if inspect.ismethod(fn) else fn
+    key = key if inspect.isfunction(key) else type(fn)
+    with contextlib.suppress(KeyError, TypeError):
+        return _KEYWORDS[key]
     try:
         parameters = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):  # no signature to read (a builtin): fn checks for itself
+        keywords = None
+    else:
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+            keywords = None
+        else:
+            kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+            keywords = tuple(p.name for p in parameters if p.kind in kinds)
+    with contextlib.suppress(TypeError):  # not weak-referenceable: read again next time
+        _KEYWORDS[key] = keywords
+    return keywords
+
+
+def check_forwarded(
+    name: str, fn: Any, kwargs: Mapping[str, Any], reserved: Iterable[str] = ()
+) -> None:
+    """Keyword arguments passed on to `fn` (named `name` in messages) must be keywords it takes,
+    and none of those in `reserved`, which the caller passes to fn itself.
+
+    Checked against fn's signature before any work, unless fn takes **kwargs itself.
+    """
+    taken = sorted(set(kwargs) & set(reserved))
+    if taken:
+        raise ValueError(f"{taken[0]} is set by the caller and cannot be given for {name}")
+    allowed = _keywords_of(fn)
+    if allowed is None:
         return
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return
-    allowed = [
-        p.name
-        for p in parameters
-        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    ]
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
         raise ValueError(
@@ -314,6 +373,10 @@ def as_tensor(name: str, value: Any, *, float_dtype: torch.dtype | None = None) 
             ) from None
     if value.dtype == torch.bool or value.is_complex():
         raise ValueError(f"{name} must hold real numbers, got {_describe(value)}")
+    if value.layout != torch.strided:
+        raise ValueError(f"{name} must be a dense tensor, got layout {value.layout}")
+    if value.is_floating_point() and value.dtype not in FLOAT_DTYPES:
+        raise ValueError(f"{name} must be float16, bfloat16, float32 or float64, got {value.dtype}")
     if value.device.type == "meta":
         raise ValueError(f"{name} must hold values, got a tensor on the 'meta' device")
     if not value.is_floating_point():
@@ -367,6 +430,10 @@ def check_samples(
             f"{name} must hold at least {min_count} samples, got shape {tuple(x.shape)}"
         )
     per_sample = math.prod(x.shape[1:])
+    if per_sample < 1:
+        raise ValueError(
+            f"{name} must hold at least one value per sample, got shape {tuple(x.shape)}"
+        )
     if dim is not None and per_sample != dim:
         raise ValueError(
             f"{name} must have shape [B, ...] with {dim} numbers per sample, got shape {tuple(x.shape)}"

@@ -21,6 +21,7 @@ import torch
 from ._net import Net, check_net, net_output, net_round_sigma, net_sigma_range
 from ._validation import (
     check_integer,
+    check_magnitude,
     check_positive,
     check_real,
     check_seed,
@@ -64,9 +65,9 @@ def low_dim_mixture(
     √(tr Cov/D) = σ_data = 0.5 (EDM's value for images in [−1, 1]).  Equal
     weights, component std `std` per coordinate.
     """
-    dim = check_integer("dim", dim, 1)
-    intrinsic_dim = check_integer("intrinsic_dim", intrinsic_dim, 1)
-    num_components = check_integer("num_components", num_components, 2)
+    dim = check_integer("dim", dim, 1, 100_000)
+    intrinsic_dim = check_integer("intrinsic_dim", intrinsic_dim, 1, 1000)
+    num_components = check_integer("num_components", num_components, 2, 10**6)
     std = check_positive("std", std)
     if std >= SIGMA_DATA:
         raise ValueError(f"std must be smaller than sigma_data = {SIGMA_DATA}, got {std}")
@@ -130,7 +131,9 @@ class ImperfectDenoiser:
         sigma_data: float = SIGMA_DATA,
     ):
         self.net = check_net(net)
-        self.delta, self.bias = check_real("delta", delta), check_real("bias", bias)
+        # δ of a few percent and a bias of order 1 are the error models of Chapter 3.4
+        self.delta = check_real("delta", delta, low=-100.0, high=100.0)
+        self.bias = check_real("bias", bias, low=-1e6, high=1e6)
         # ∞ is allowed: a constant δ
         self.sigma_delta = check_real(
             "sigma_delta", sigma_delta, low=0.0, low_open=True, allow_inf=True
@@ -144,7 +147,7 @@ class ImperfectDenoiser:
                 f"bias_sigma must be an interval (lo, hi) with lo < hi, got {bias_sigma!r}"
             )
         self.bias_sigma, self.seed = (lo, hi), check_seed("seed", seed)
-        self.sigma_data = check_positive("sigma_data", sigma_data)
+        self.sigma_data = check_magnitude("sigma_data", sigma_data)
         self._fields: dict[tuple[int, str], tuple[torch.Tensor, torch.Tensor]] = {}
 
     # ------------------------------------------------------- net protocol

@@ -21,17 +21,17 @@ import torch
 from ._validation import (
     check_callable,
     check_choice,
+    check_epsilon,
     check_forwarded,
     check_num_steps,
     check_positive,
     check_real,
     check_sequence,
     check_tensor,
-    check_unit_interval,
 )
 from .reference import _check_solve_settings, _final_step, _initial_state, solve_pf_ode
-from .samplers import Net, ablation_sampler, run_counted
-from .schedules import SCALINGS, SCHEDULES
+from .samplers import Net, ablation_sampler, check_sampler_call, run_counted
+from .schedules import SCALINGS, SCHEDULES, schedule_betas
 
 
 def per_sample_error(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
@@ -47,8 +47,10 @@ def per_sample_error(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         raise ValueError(
             f"reference must have the shape of x {tuple(x.shape)}, got {tuple(reference.shape)}"
         )
+    if x.ndim < 1 or math.prod(x.shape[1:]) < 1:
+        raise ValueError(f"x must have shape [B, ...] with values per sample, got {tuple(x.shape)}")
     diff = x - reference.to(x)
-    return diff.reshape(len(diff), -1).pow(2).mean(dim=1).sqrt()  # [B]
+    return diff.reshape(len(diff), math.prod(x.shape[1:])).pow(2).mean(dim=1).sqrt()  # [B]
 
 
 def converged_references(
@@ -76,8 +78,10 @@ def converged_references(
         check_choice(f"last_steps[{name!r}] schedule", step[0], SCHEDULES)
         check_choice(f"last_steps[{name!r}] scaling", step[1], SCALINGS)
     rtol, _, _ = _check_solve_settings(rtol, rtol, "DOP853")
-    epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
+    epsilon_s = check_epsilon("epsilon_s", epsilon_s)
     x_max, sigma_min, sigma_max = _initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
+    for schedule, _ in last_steps.values():  # every last step's σ(t), fitted before the solve
+        schedule_betas(schedule, sigma_min, sigma_max, epsilon_s)
     x_min, _ = solve_pf_ode(net, x_max, sigma_max, sigma_min, rtol=rtol, atol=rtol)  # [B, ...]
     return {
         name: _final_step(net, x_min, sigma_min, sigma_max, schedule, scaling, epsilon_s)
@@ -105,14 +109,20 @@ def nfe_sweep(
     num_steps = [check_num_steps(N) for N in check_sequence("num_steps", num_steps, min_length=1)]
     check_callable("metric", metric, allow_none=True)
     check_callable("sampler", sampler)
-    check_forwarded("the sampler", sampler, sampler_kwargs)
+    check_forwarded(
+        "the sampler", sampler, sampler_kwargs, reserved=("num_steps", "net", "latents")
+    )
     latents = check_tensor("latents", latents)
+    if len(latents) == 0:
+        raise ValueError("latents must hold at least one sample: the errors are medians over them")
     reference = check_tensor("reference", reference)
     if reference.shape != latents.shape:
         raise ValueError(
             f"reference must have the shape of latents {tuple(latents.shape)}, "
             f"got {tuple(reference.shape)}"
         )
+    for N in num_steps:  # every setting is checked before the first run
+        check_sampler_call(sampler, net, latents, num_steps=N, **sampler_kwargs)
     rows = []
     for N in num_steps:
         x, nfe = run_counted(sampler, net, latents, num_steps=N, **sampler_kwargs)

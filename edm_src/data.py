@@ -17,6 +17,7 @@ from ._validation import (
     check_dtype,
     check_integer,
     check_keywords,
+    check_magnitude,
     check_positive,
     check_seed,
 )
@@ -66,15 +67,15 @@ def toy_mixture(name: str, std: float = 0.05, **kwargs) -> GaussianMixture:
     """
     check_choice("name", name, TOY_MIXTURES)
     check_keywords(f"toy_mixture({name!r})", kwargs, TOY_MIXTURE_KEYWORDS[name])
-    std = check_positive("std", std)
+    std = check_magnitude("std", std)
     if name == "ring":
-        K = check_integer("K", kwargs.get("K", 8), 1)
-        radius = check_positive("radius", kwargs.get("radius", 1.0))
+        K = check_integer("K", kwargs.get("K", 8), 1, 10**6)
+        radius = check_magnitude("radius", kwargs.get("radius", 1.0))
         angle = 2 * math.pi * torch.arange(K, dtype=torch.float64) / K  # [K]
         means = radius * torch.stack([angle.cos(), angle.sin()], dim=1)  # [K, 2]
         return GaussianMixture(means, torch.full((K,), std, dtype=torch.float64), torch.ones(K))
     if name == "grid":
-        side = check_integer("side", kwargs.get("side", 5), 1)
+        side = check_integer("side", kwargs.get("side", 5), 1, 1000)
         ticks = torch.linspace(-1, 1, side, dtype=torch.float64)  # [side]
         means = torch.cartesian_prod(ticks, ticks)  # [side², 2]
         return GaussianMixture(
@@ -103,7 +104,7 @@ def toy_samples(name: str, n: int = 1000, noise: float = 0.03, seed: int = 0) ->
     Gaussian jitter added to each point.
     """
     check_choice("name", name, TOY_SAMPLES)
-    n = check_integer("n", n, 1)
+    n = check_integer("n", n, 1, 10**8)
     noise = check_positive("noise", noise, allow_zero=True)
     seed = check_seed("seed", seed)
     g = torch.Generator().manual_seed(seed)

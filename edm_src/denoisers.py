@@ -22,14 +22,18 @@ import math
 import torch
 
 from ._validation import (
+    MAX_MAGNITUDE,
     all_finite,
     check_device,
     check_generator,
     check_integer,
-    check_positive,
+    check_real,
     check_sigma_tensor,
     check_tensor,
 )
+
+#: The most samples one call of `sample` draws (8 GB of 1-D samples in float64).
+MAX_SAMPLES = 10**9
 
 #: The smallest σ an exact denoiser evaluates with: below it 1/σ² would leave float64's range,
 #: and the responsibilities are one-hot on the nearest component to float64 precision anyway.
@@ -87,10 +91,14 @@ class GaussianMixture:
             raise ValueError(
                 f"weights must have shape [K] = [{K}] to match means, got {tuple(weights.shape)}"
             )
-        if (stds < 0).any():
-            raise ValueError("stds must be finite and >= 0")
-        if (weights < 0).any() or weights.sum() <= 0:
+        if float(means.abs().max()) > MAX_MAGNITUDE:
+            raise ValueError(f"means must have entries of magnitude <= {MAX_MAGNITUDE:g}")
+        if (stds < 0).any() or float(stds.max()) > MAX_MAGNITUDE:
+            raise ValueError(f"stds must be finite, >= 0 and <= {MAX_MAGNITUDE:g}")
+        if (weights < 0).any() or not float(weights.max()) > 0:
             raise ValueError("weights must be finite, >= 0 and not all zero")
+        if not all_finite(weights.sum()):  # weights near float64's limit: scale them down first
+            weights = weights / weights.max()
         self.means = means  # [K, D]
         self.stds = stds.to(device=device, dtype=torch.float64)  # [K]
         weights = weights.to(device=device, dtype=torch.float64)
@@ -339,9 +347,9 @@ class GaussianMixture:
 
         Draws on the mixture's device; `generator` must be on that device too.
         """
-        n = check_integer("n", n, 0)
+        n = check_integer("n", n, 0, MAX_SAMPLES)
         generator = check_generator("generator", generator)
-        sigma = check_positive("sigma", sigma, allow_zero=True)
+        sigma = check_real("sigma", sigma, low=0.0, high=MAX_MAGNITUDE)
         if n == 0:
             return torch.empty(0, self.dim, dtype=torch.float64, device=self.device)
         k = torch.multinomial(self.weights, n, replacement=True, generator=generator)  # [n]
@@ -370,8 +378,12 @@ class EmpiricalDenoiser(GaussianMixture):
 
     def __init__(self, data: torch.Tensor, batch_size: int = 2048):
         data = check_tensor("data", data, min_ndim=2, float_dtype=torch.float64)
-        if data.shape[0] < 1:
-            raise ValueError(f"data must have shape [N, ...] with N >= 1, got {tuple(data.shape)}")
+        if data.shape[0] < 1 or math.prod(data.shape[1:]) < 1:
+            raise ValueError(
+                f"data must have shape [N, ...] with N >= 1 and values per point, got {tuple(data.shape)}"
+            )
+        if float(data.abs().max()) > MAX_MAGNITUDE:
+            raise ValueError(f"data must have entries of magnitude <= {MAX_MAGNITUDE:g}")
         batch_size = check_integer("batch_size", batch_size, 1)
         N = data.shape[0]
         zeros = torch.zeros(N, dtype=torch.float64, device=data.device)

@@ -22,28 +22,34 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from ._net import check_net
 from ._validation import (
     all_finite,
     check_callable,
     check_device,
+    check_epsilon,
+    check_forwarded,
     check_generator,
     check_integer,
-    check_positive,
+    check_magnitude,
     check_real,
     check_sequence,
     check_sigma_range,
     check_sigma_tensor,
     check_tensor,
-    check_unit_interval,
 )
-from .schedules import vp_sigma, vp_sigma_inv
+from .schedules import check_vp_betas, vp_sigma, vp_sigma_inv
 
 
 def _check_shape(name: str, shape: Sequence[int] | int) -> tuple[int, ...]:
     """A tensor shape: an integer >= 0 or a sequence of them, as a tuple."""
-    if not isinstance(shape, (list, tuple, torch.Size)):
-        return (check_integer(name, shape, 0),)
-    return tuple(check_integer(name, n, 0) for n in check_sequence(name, shape))
+    sizes = (
+        [shape] if not isinstance(shape, (list, tuple, torch.Size)) else check_sequence(name, shape)
+    )
+    sizes = tuple(check_integer(name, n, 0, 10**9) for n in sizes)
+    if math.prod(sizes) > 10**9:
+        raise ValueError(f"{name} must have at most 10⁹ elements, got {sizes}")
+    return sizes
 
 
 def _inverse_square(sigma: torch.Tensor | float) -> torch.Tensor:
@@ -52,6 +58,10 @@ def _inverse_square(sigma: torch.Tensor | float) -> torch.Tensor:
     if not all_finite(weight):
         raise ValueError("sigma is too small: the loss weight 1/σ² exceeds the range of its dtype")
     return weight
+
+
+#: The smallest σ_min of a loss's p_train: σ is drawn in float32, and λ = 1/σ² must stay a number.
+MIN_LOSS_SIGMA = 1e-15
 
 
 class _Loss(abc.ABC):
@@ -101,10 +111,18 @@ class _Loss(abc.ABC):
         `y, augment_labels = augment_pipe(images)` and the net also gets
         `augment_labels=augment_labels`.  Integer images become float32.
         """
-        check_callable("net", net)
+        check_net(net)
         check_callable("augment_pipe", augment_pipe, allow_none=True)
+        if augment_pipe is not None:  # the net then gets augment_labels=…: it must take them
+            check_forwarded("net", net, {"augment_labels": None})
         generator = check_generator("generator", generator)
         images = check_tensor("images", images, min_ndim=1)
+        dim = getattr(net, "dim", None)  # a net that declares its data dimension (`net.dim`)
+        if dim is not None and math.prod(images.shape[1:]) != check_integer("net.dim", dim, 1):
+            raise ValueError(
+                f"images must have shape [B, ...] with net.dim = {dim} numbers per sample, "
+                f"got shape {tuple(images.shape)}"
+            )
         shape = (images.shape[0],) + (1,) * (images.ndim - 1)  # [B, 1, ..., 1]
         sigma = self.sample_sigma(
             shape, generator=generator, device=images.device
@@ -134,16 +152,18 @@ class _Loss(abc.ABC):
             raise ValueError(
                 f"net must return a tensor shaped like images {tuple(y.shape)}, got {got}"
             )
-        return weight * (D_yn - y) ** 2
+        loss = weight * (D_yn - y) ** 2
+        if not all_finite(loss):
+            raise ValueError("net output must be finite: the loss came out NaN or infinite")
+        return loss
 
 
 class VPLoss(_Loss):
     """Variance-preserving loss (Table 1, column VP): t ~ U(ε_t, 1), σ = σ(t), λ = 1/σ²."""
 
     def __init__(self, beta_d: float = 19.9, beta_min: float = 0.1, epsilon_t: float = 1e-5):
-        self.beta_d = check_positive("beta_d", beta_d)
-        self.beta_min = check_positive("beta_min", beta_min, allow_zero=True)
-        self.epsilon_t = check_unit_interval("epsilon_t", epsilon_t)
+        self.beta_d, self.beta_min = check_vp_betas(beta_d, beta_min)
+        self.epsilon_t = check_epsilon("epsilon_t", epsilon_t)
 
     def sample_sigma(self, shape, generator=None, device=None) -> torch.Tensor:
         shape, kwargs = self._rand_kwargs(shape, generator, device)
@@ -171,6 +191,8 @@ class VELoss(_Loss):
         self.sigma_min, self.sigma_max = check_sigma_range(
             sigma_min, sigma_max, allow_zero_min=False
         )
+        if self.sigma_min < MIN_LOSS_SIGMA:  # σ is drawn in float32, and λ = 1/σ²
+            raise ValueError(f"sigma_min must be >= {MIN_LOSS_SIGMA:g}, got {sigma_min!r}")
 
     def sample_sigma(self, shape, generator=None, device=None) -> torch.Tensor:
         shape, kwargs = self._rand_kwargs(shape, generator, device)
@@ -195,9 +217,10 @@ class EDMLoss(_Loss):
     """
 
     def __init__(self, P_mean: float = -1.2, P_std: float = 1.2, sigma_data: float = 0.5):
-        self.P_mean = check_real("P_mean", P_mean)
-        self.P_std = check_positive("P_std", P_std)
-        self.sigma_data = check_positive("sigma_data", sigma_data)
+        # σ = exp(P_mean + P_std·n) is drawn in float32, and λ ∝ 1/σ²: keep 10 std's in range.
+        self.P_mean = check_real("P_mean", P_mean, low=-25.0, high=25.0)
+        self.P_std = check_real("P_std", P_std, low=0.0, high=2.5, low_open=True)
+        self.sigma_data = check_magnitude("sigma_data", sigma_data)
 
     def sample_sigma(self, shape, generator=None, device=None) -> torch.Tensor:
         shape, kwargs = self._rand_kwargs(shape, generator, device)

@@ -21,6 +21,7 @@ Distances between sample sets, all in float64 (inputs [B, ...] are flattened to 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -95,17 +96,35 @@ def fidelity_report(
     samples = check_samples("samples", samples, dim=mixture.dim, min_count=1)
     seed = check_seed("seed", seed)
     reference = mixture.sample(len(samples), generator=torch.Generator().manual_seed(seed))
+    try:
+        loglik_samples = mean_log_likelihood(mixture, samples)
+    except ValueError as error:  # its messages are about its argument x: here, the samples
+        raise ValueError(
+            f"samples{str(error)[1:]}" if str(error).startswith("x ") else str(error)
+        ) from None
     return {
-        "loglik_samples": mean_log_likelihood(mixture, samples),
+        "loglik_samples": loglik_samples,
         "loglik_data": mean_log_likelihood(mixture, reference),
         "max_weight_error": float((mode_weights(mixture, samples) - mixture.weights).abs().max()),
     }
 
 
 # ------------------------------------------------------------ distances
+#: The largest magnitude of a sample value a distance accepts: its square, and a covariance's
+#: eigen-decomposition, must stay far inside float64's range.
+MAX_SAMPLE_MAGNITUDE = 1e50
+
+
+def _bounded(name: str, x: torch.Tensor, bound: float = MAX_SAMPLE_MAGNITUDE) -> torch.Tensor:
+    """x with every |entry| <= bound, else a ValueError naming it."""
+    if x.numel() and float(x.abs().max()) > bound:
+        raise ValueError(f"{name} must have entries of magnitude <= {bound:g}")
+    return x
+
+
 def _flat(name: str, x: torch.Tensor) -> torch.Tensor:
-    """x [B, ...] → float64 [B, D], finite, B >= 1."""
-    return check_samples(name, x, min_count=1)
+    """x [B, ...] → float64 [B, D], finite, B >= 1, entries of magnitude <= 1e50."""
+    return _bounded(name, check_samples(name, x, min_count=1))
 
 
 def rms_error(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -115,13 +134,22 @@ def rms_error(x: torch.Tensor, y: torch.Tensor) -> float:
         raise ValueError("x must not be empty: the mean of no differences is undefined")
     if x.shape != y.shape:
         raise ValueError(f"y must have the shape of x {tuple(x.shape)}, got {tuple(y.shape)}")
-    return float((x.to(torch.float64) - y.to(torch.float64)).square().mean().sqrt())
+    difference = x.to(torch.float64) - y.to(torch.float64)
+    rms = float(difference.square().mean().sqrt())
+    if math.isfinite(rms):
+        return rms
+    scale = float(difference.abs().max())  # d² overflowed: √(mean d²) = s √(mean (d/s)²)
+    if not math.isfinite(scale):
+        raise ValueError("y is too far from x: their difference exceeds float64's range")
+    return scale * float((difference / scale).square().mean().sqrt())
 
 
 def _check_covariance(name: str, cov: torch.Tensor) -> torch.Tensor:
-    """A covariance [D, D]: symmetric and positive semi-definite, to rounding (1e-8 relative)."""
+    """A covariance [D, D]: symmetric and positive semi-definite, to rounding (1e-8 relative),
+    with entries of magnitude <= 1e100 (the square of a sample value's bound)."""
     if cov.numel() == 0:
         return cov
+    _bounded(name, cov, MAX_SAMPLE_MAGNITUDE**2)
     tolerance = 1e-8 * float(cov.abs().max())
     if float((cov - cov.T).abs().max()) > tolerance:
         raise ValueError(f"{name} must be a symmetric matrix (a covariance)")
@@ -157,11 +185,11 @@ def frechet_distance_gaussians(
     with symmetric square roots from eigh, so it stays real and ≥ 0 for
     (nearly) singular covariances.
     """
-    mean1 = check_tensor("mean1", mean1, float_dtype=torch.float64).to(torch.float64)
-    mean1 = mean1.reshape(-1)  # [D]
+    mean1 = check_tensor("mean1", mean1, max_ndim=1, float_dtype=torch.float64)
+    mean1 = _bounded("mean1", mean1.to(torch.float64).reshape(-1))  # [D]
     D = len(mean1)
-    mean2 = check_tensor("mean2", mean2, float_dtype=torch.float64).to(mean1)
-    mean2 = mean2.reshape(-1)  # [D]
+    mean2 = check_tensor("mean2", mean2, max_ndim=1, float_dtype=torch.float64)
+    mean2 = _bounded("mean2", mean2.to(mean1).reshape(-1))  # [D]
     cov1 = check_tensor("cov1", cov1, float_dtype=torch.float64).to(mean1)
     cov2 = check_tensor("cov2", cov2, float_dtype=torch.float64).to(mean1)
     for name, value, shape in [
@@ -194,7 +222,8 @@ def frechet_distance(x: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> 
     """
     x = _flat("x", x)  # [B, D]
     D = x.shape[1]
-    mean = check_tensor("mean", mean, float_dtype=torch.float64).to(x).reshape(-1)  # [D]
+    mean = check_tensor("mean", mean, max_ndim=1, float_dtype=torch.float64)
+    mean = _bounded("mean", mean.to(x).reshape(-1))  # [D]
     cov = check_tensor("cov", cov, float_dtype=torch.float64).to(x)  # [D, D]
     if mean.shape != (D,):
         raise ValueError(f"mean must have {D} entries to match x, got shape {tuple(mean.shape)}")
@@ -230,7 +259,7 @@ def sliced_wasserstein(
     x, y = _flat("x", x), _flat("y", y)
     if x.shape != y.shape:
         raise ValueError(f"y must have the shape of x {tuple(x.shape)}, got {tuple(y.shape)}")
-    num_projections = check_integer("num_projections", num_projections, 1, 1_000_000)
+    num_projections = check_integer("num_projections", num_projections, 1, 10_000)
     generator = check_generator("generator", generator)
     generator = torch.Generator().manual_seed(0) if generator is None else generator
     theta = torch.randn(
@@ -260,7 +289,7 @@ def nearest_neighbor_distance(
         raise ValueError(
             f"data must have as many elements per sample as x ({x.shape[1]}), got {data.shape[1]}"
         )
-    batch_size = check_integer("batch_size", batch_size, 1)
+    batch_size = check_integer("batch_size", batch_size, 1, 10**9)
     index = torch.cat(
         [torch.cdist(chunk, data).argmin(dim=1) for chunk in x.split(batch_size)]
     )  # [B]
@@ -288,7 +317,12 @@ def pca_features(data: torch.Tensor, k: int = 16) -> Callable[[torch.Tensor], to
 
     def features(x: torch.Tensor) -> torch.Tensor:
         """Coordinates of x [B, ...] on the top-k principal axes, [B, k]."""
-        return (_flat("x", x).to(mean.device) - mean) @ components
+        x = _flat("x", x)
+        if x.shape[1] != len(mean):
+            raise ValueError(
+                f"x must have {len(mean)} values per sample, as the data, got {x.shape[1]}"
+            )
+        return (x.to(mean.device) - mean) @ components
 
     features.mean, features.components, features.variances = (
         mean,

@@ -16,12 +16,14 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import matplotlib
+import matplotlib.axes
 import matplotlib.pyplot as plt
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import torch
-from matplotlib.colors import TABLEAU_COLORS
+from matplotlib.colors import TABLEAU_COLORS, Colormap
 from matplotlib.quiver import Quiver
 from plotly.basedatatypes import BaseTraceType
 
@@ -40,6 +42,41 @@ if TYPE_CHECKING:
     import ipywidgets
 
 Extent = tuple[float, float, float, float]
+
+
+def _check_ax(ax: Any) -> plt.Axes:
+    """A matplotlib Axes to draw into."""
+    if not isinstance(ax, matplotlib.axes.Axes):
+        raise ValueError(
+            f"ax must be a matplotlib Axes (e.g. from plt.subplots()), got {type(ax).__name__}"
+        )
+    return ax
+
+
+def _check_cmap(cmap: Any) -> str | Colormap:
+    """A colormap: one of matplotlib's names, or a Colormap."""
+    if isinstance(cmap, Colormap) or (isinstance(cmap, str) and cmap in matplotlib.colormaps):
+        return cmap
+    raise ValueError(
+        f"cmap must be a matplotlib colormap name (e.g. 'Greys') or a Colormap, got {cmap!r}"
+    )
+
+
+def _check_mixture_dim(mixture: GaussianMixture, dim: int) -> GaussianMixture:
+    """A GaussianMixture of `dim` dimensions (these plots draw 2-D or 1-D densities)."""
+    _check_mixture(mixture, density=dim == 1)
+    if mixture.dim != dim:
+        raise ValueError(f"mixture must be {dim}-D for this plot, got a {mixture.dim}-D mixture")
+    return mixture
+
+
+def _draw(what: str, draw: Callable[[], Any]) -> Any:
+    """Call matplotlib or plotly with the caller's style keywords: their errors become a
+    ValueError naming the keyword arguments."""
+    try:
+        return draw()
+    except (AttributeError, TypeError, ValueError) as error:
+        raise ValueError(f"kwargs must be valid {what} properties: {error}") from None
 
 
 def _check_extent(extent: Extent, name: str = "extent") -> Extent:
@@ -81,8 +118,10 @@ def _check_choices(name: str, values: Any) -> list:
     labels = [str(v) for v in values]
     try:
         equal_values = len(set(values)) != len(values)  # e.g. 1 and 1.0: one dictionary key
-    except TypeError:  # unhashable values: their labels decide
-        equal_values = False
+    except TypeError:  # the frames are keyed by value: a list cannot be a key
+        raise ValueError(
+            f"{name} must be hashable (numbers, strings, tuples), got {values!r}"
+        ) from None
     if len(set(labels)) != len(labels) or equal_values:
         repeated = sorted({label for label in labels if labels.count(label) > 1})
         raise ValueError(f"{name} must be distinct, got repeated values {repeated}")
@@ -115,10 +154,12 @@ def plot_density_2d(
     cmap: str = "Greys",
 ) -> np.ndarray:
     """Draw the mollified density p(x; σ) of a 2-D mixture as an image; returns the density [n, n]."""
-    _check_mixture(mixture)
+    _check_ax(ax)
+    _check_mixture_dim(mixture, 2)
+    cmap = _check_cmap(cmap)
     points, shape = grid_points(extent, n)
     extent = _check_extent(extent)
-    density = mixture.log_prob(points, sigma).exp().reshape(shape).numpy()
+    density = mixture.log_prob(points, sigma).exp().reshape(shape).detach().numpy()
     ax.imshow(density, origin="lower", extent=extent, cmap=cmap, aspect="equal")
     ax.set_xlim(extent[:2])
     ax.set_ylim(extent[2:])
@@ -127,9 +168,10 @@ def plot_density_2d(
 
 def plot_points(ax: plt.Axes, x: torch.Tensor, **kwargs) -> None:
     """Scatter 2-D points [B, 2] with small markers."""
+    _check_ax(ax)
     x = _points("x", x)
     style = dict(s=3, alpha=0.6, linewidths=0) | kwargs
-    ax.scatter(x[:, 0], x[:, 1], **style)
+    _draw("matplotlib scatter", lambda: ax.scatter(x[:, 0], x[:, 1], **style))
 
 
 def plot_score_field(
@@ -145,24 +187,40 @@ def plot_score_field(
     The magnitude spans orders of magnitude between σ = 0.05 and σ = 5, so only
     the direction is drawn.  Returns the quiver.
     """
-    _check_mixture(mixture)
+    _check_ax(ax)
+    _check_mixture_dim(mixture, 2)
     points, _ = grid_points(extent, n)
     extent = _check_extent(extent)
-    score = mixture.score(points, sigma)  # [n², 2]
+    score = mixture.score(points, sigma).detach()  # [n², 2]
     unit = (score / score.norm(dim=1, keepdim=True).clamp_min(1e-12)).numpy()  # [n², 2]
     style = dict(color="black", alpha=0.7, angles="xy", pivot="mid") | kwargs
-    quiver = ax.quiver(points[:, 0].numpy(), points[:, 1].numpy(), unit[:, 0], unit[:, 1], **style)
+    quiver = _draw(
+        "matplotlib quiver",
+        lambda: ax.quiver(
+            points[:, 0].numpy(), points[:, 1].numpy(), unit[:, 0], unit[:, 1], **style
+        ),
+    )
     ax.set_aspect("equal")
     ax.set_xlim(extent[:2])
     ax.set_ylim(extent[2:])
     return quiver
 
 
+def _check_images(images: Any) -> torch.Tensor:
+    """One-channel images [B, 1, H, W], B >= 1 (NaN allowed: it is drawn as a gap)."""
+    images = check_tensor("images", images, min_ndim=4, max_ndim=4, finite=False)
+    if images.shape[0] < 1 or images.shape[1] != 1 or images.shape[2] < 1 or images.shape[3] < 1:
+        raise ValueError(
+            f"images must have shape [B, 1, H, W] with B, H, W >= 1, got {tuple(images.shape)}"
+        )
+    return images
+
+
 def image_grid(images: torch.Tensor, nrow: int) -> np.ndarray:
     """Tile images [B, 1, H, W] (values in [−1, 1]) into one array for `imshow`, with 1-pixel gaps."""
-    images = check_tensor("images", images, min_ndim=4, max_ndim=4, finite=False)
+    images = _check_images(images)
     images = images.detach().cpu().to(torch.float64)
-    nrow = check_integer("nrow", nrow, 1)
+    nrow = check_integer("nrow", nrow, 1, max(len(images), 1))
     B, _, H, W = images.shape
     ncol = -(-B // nrow)
     canvas = np.full((ncol * (H + 1) - 1, nrow * (W + 1) - 1), np.nan)
@@ -176,8 +234,11 @@ def show_images(
     ax: plt.Axes, images: torch.Tensor, nrow: int | None = None, title: str | None = None
 ) -> None:
     """Show a batch of one-channel images [B, 1, H, W] in [−1, 1] as a grid (grey, clipped)."""
-    images = check_tensor("images", images, min_ndim=4, max_ndim=4, finite=False)
-    nrow = max(len(images), 1) if nrow is None else check_integer("nrow", nrow, 1)
+    _check_ax(ax)
+    images = _check_images(images)
+    nrow = len(images) if nrow is None else check_integer("nrow", nrow, 1, len(images))
+    if title is not None and not isinstance(title, str):
+        raise ValueError(f"title must be a string or None, got {title!r}")
     cmap = plt.get_cmap("gray").with_extremes(bad="white")
     ax.imshow(image_grid(images, nrow), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
     ax.set_axis_off()
@@ -198,15 +259,20 @@ def plot_density_1d_over_sigma(
     Each column is normalised to its maximum so that the shape of the density
     stays visible as it spreads out with σ.  Returns the density [n, len(sigmas)].
     """
-    _check_mixture(mixture, density=True)
+    _check_ax(ax)
+    _check_mixture_dim(mixture, 1)
+    cmap = _check_cmap(cmap)
     sigmas = check_tensor("sigmas", sigmas, max_ndim=1, float_dtype=torch.float64).to(torch.float64)
+    if sigmas.numel() == 0:
+        raise ValueError("sigmas must hold at least one noise level")
     if (sigmas < 0).any():
         raise ValueError("sigmas must be >= 0")
     x_range = _check_interval("x_range", x_range)
     n = check_integer("n", n, 2, 100_000)
     xs = torch.linspace(*x_range, n, dtype=torch.float64)[:, None]  # [n, 1]
     density = torch.stack([mixture.log_prob(xs, s).exp() for s in sigmas], dim=1)  # [n, S]
-    density = (density / density.max(dim=0).values).numpy()
+    peak = density.max(dim=0).values  # [S]; 0 where the density underflows over the whole range
+    density = (density / torch.where(peak > 0, peak, 1.0)).detach().numpy()
     ax.pcolormesh(sigmas.numpy(), xs[:, 0].numpy(), density, cmap=cmap, shading="auto")
     ax.set_xlabel(r"noise level $\sigma$")
     ax.set_ylabel(r"$x$")
@@ -262,8 +328,12 @@ class InteractiveFigure:
     ):
         if not isinstance(figure, go.Figure):
             raise ValueError(f"figure must be a plotly Figure, got {type(figure).__name__}")
-        if config is not None and not isinstance(config, Mapping):
-            raise ValueError(f"config must be a mapping of plotly.js options, got {config!r}")
+        if config is not None and not (
+            isinstance(config, Mapping) and all(isinstance(k, str) for k in config)
+        ):
+            raise ValueError(
+                f"config must be a mapping of plotly.js option names to values, got {config!r}"
+            )
         self.figure = figure
         self.config = PLOTLY_CONFIG | dict(config or {})
         self.height = check_integer("height", height, 1)  # used only when layout.height is unset
@@ -352,6 +422,23 @@ def _check_traces(name: str, traces: Any) -> list:
     return traces
 
 
+def _check_layout(layout: Any) -> Mapping | None:
+    """Plotly layout properties (a mapping that `go.Layout` accepts) or None."""
+    layout = _check_mapping("layout", layout)
+    if layout is not None:
+        try:
+            go.Layout(layout)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"layout must hold plotly layout properties: {error}") from None
+    return layout
+
+
+def _check_frames(name: str, frames: Mapping) -> None:
+    """Every frame's traces are a sequence of plotly traces."""
+    for value, traces in frames.items():
+        _check_traces(f"{name}[{value!r}]", traces)
+
+
 def _check_mapping(name: str, value: Any) -> Mapping | None:
     """A mapping (plotly layout or config properties) or None."""
     if value is not None and not isinstance(value, Mapping):
@@ -403,7 +490,8 @@ def slider_figure(
     if not isinstance(frames, Mapping) or not frames:
         raise ValueError("frames must be a non-empty mapping slider value → traces")
     _check_label("slider_label", slider_label)
-    static, layout = _check_traces("static", static), _check_mapping("layout", layout)
+    static, layout = _check_traces("static", static), _check_layout(layout)
+    _check_frames("frames", frames)
     active = check_integer("active", active, 0, len(frames) - 1)
     fig, fixed = _new_figure(static)
     groups = [_add_group(fig, traces, first_color=len(fixed)) for traces in frames.values()]
@@ -460,7 +548,9 @@ def dropdown_slider_figure(
         raise ValueError("frames must be a non-empty mapping choice → (slider value → traces)")
     _check_label("dropdown_label", dropdown_label)
     _check_label("slider_label", slider_label)
-    static, layout = _check_traces("static", static), _check_mapping("layout", layout)
+    static, layout = _check_traces("static", static), _check_layout(layout)
+    for choice, by_value in frames.items():
+        _check_frames(f"frames[{choice!r}]", by_value)
     active = _check_active(active, len(frames), None)
     fig, fixed = _new_figure(static)
     groups = {
@@ -587,12 +677,13 @@ def explorable(
         else:
             start = (0, check_integer("active", active, 0, len(values) - 1))
     static = _check_traces("static", static)
-    layout, config = _check_mapping("layout", layout), _check_mapping("config", config)
+    layout, config = _check_layout(layout), _check_mapping("config", config)
     height = check_integer("height", height, 1)
     live = None if live is None else check_bool("live", live)
 
     def frame(choice: Any, value: Any) -> Traces:
-        return compute(value) if dropdown is None else compute(choice, value)
+        traces = compute(value) if dropdown is None else compute(choice, value)
+        return _check_traces("compute(...)", traces)
 
     if live is None:
         live = not in_book_build() and importlib.util.find_spec("ipywidgets") is not None
@@ -708,7 +799,9 @@ def points_trace(x: torch.Tensor | np.ndarray, name: str | None = None, **kwargs
         marker=dict(size=4, opacity=0.6, line=dict(width=0)),
         showlegend=name is not None,
     )
-    return go.Scatter(x=x[:, 0], y=x[:, 1], name=name, **(style | kwargs))
+    return _draw(
+        "plotly Scatter", lambda: go.Scatter(x=x[:, 0], y=x[:, 1], name=name, **(style | kwargs))
+    )
 
 
 def curve_trace(
@@ -728,8 +821,14 @@ def curve_trace(
         raise ValueError(f"y must have as many entries as x ({len(x)}), got {len(y)}")
     x, y = x.detach().cpu().numpy(), y.detach().cpu().numpy()
     style = dict(mode="lines+markers", marker=dict(size=6), showlegend=name is not None)
-    return go.Scatter(
-        x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float), name=name, **(style | kwargs)
+    return _draw(
+        "plotly Scatter",
+        lambda: go.Scatter(
+            x=np.asarray(x, dtype=float),
+            y=np.asarray(y, dtype=float),
+            name=name,
+            **(style | kwargs),
+        ),
     )
 
 

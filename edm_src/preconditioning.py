@@ -21,6 +21,7 @@ VE and EDM take ln σ (c_noise), so they need σ > 0; VP and iDDPM accept σ = 0
 from __future__ import annotations
 
 import abc
+import math
 
 import torch
 from torch import nn
@@ -30,14 +31,16 @@ from ._validation import (
     all_finite,
     check_bool,
     check_callable,
+    check_epsilon,
+    check_forwarded,
     check_integer,
     check_positive,
+    check_real,
     check_sigma_range,
     check_sigma_tensor,
     check_tensor,
-    check_unit_interval,
 )
-from .schedules import iddpm_alpha_bar, iddpm_u, vp_sigma, vp_sigma_inv
+from .schedules import check_vp_betas, iddpm_alpha_bar, iddpm_u, vp_sigma, vp_sigma_inv
 
 Coefficients = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 FLOAT32_MAX = torch.finfo(torch.float32).max
@@ -60,8 +63,10 @@ class _Precond(nn.Module, abc.ABC):
         self.model = check_callable("model", model, allow_none=True)
 
     def _sigma(self, sigma: torch.Tensor | float) -> torch.Tensor:
-        """σ checked (finite, >= 0, or > 0 for VE and EDM) as a floating tensor."""
-        return check_sigma_tensor(sigma, positive=self.positive_sigma)
+        """σ checked (finite, >= 0, or > 0 for VE and EDM) as a floating tensor, at least float32
+        (σ² of a float16 σ overflows at σ = 256)."""
+        sigma = check_sigma_tensor(sigma, positive=self.positive_sigma)
+        return sigma if sigma.dtype in (torch.float32, torch.float64) else sigma.float()
 
     @abc.abstractmethod
     def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
@@ -102,6 +107,7 @@ class _Precond(nn.Module, abc.ABC):
         sigma = sigma.to(device=x.device, dtype=torch.float32).reshape(-1).expand(B)  # [B]
         c_skip, c_out, c_in, c_noise = self.coefficients(sigma)  # each [B]
         bcast = (B,) + (1,) * (x.ndim - 1)  # [B, 1, ..., 1]
+        check_forwarded("model", self.model, model_kwargs | {"class_labels": class_labels})
         F_x = self.model(
             c_in.reshape(bcast) * x, c_noise, class_labels=class_labels, **model_kwargs
         )
@@ -113,6 +119,8 @@ class _Precond(nn.Module, abc.ABC):
                 f"(or with extra channels), got {got}"
             )
         F_x = F_x[:, : x.shape[1]].to(torch.float32)  # [B, ...], drop extra output channels
+        if not all_finite(F_x):
+            raise ValueError("model must return finite values, got NaN or infinite entries")
         D_x = c_skip.reshape(bcast) * x + c_out.reshape(bcast) * F_x
         return D_x
 
@@ -134,10 +142,9 @@ class VPPrecond(_Precond):
         epsilon_t: float = 1e-5,
     ):
         super().__init__(model)
-        self.beta_d = check_positive("beta_d", beta_d)
-        self.beta_min = check_positive("beta_min", beta_min, allow_zero=True)
+        self.beta_d, self.beta_min = check_vp_betas(beta_d, beta_min)
         self.M = check_integer("M", M, 1, MAX_LEVELS)
-        self.epsilon_t = check_unit_interval("epsilon_t", epsilon_t)
+        self.epsilon_t = check_epsilon("epsilon_t", epsilon_t)
         self.sigma_min = float(self.sigma(self.epsilon_t))  # σ(ε_t) ≈ 0.0010
         self.sigma_max = float(self.sigma(1.0))  # σ(1) ≈ 152
 
@@ -178,7 +185,9 @@ class VEPrecond(_Precond):
         c_skip = torch.ones_like(sigma)
         c_out = sigma
         c_in = torch.ones_like(sigma)
-        c_noise = (0.5 * sigma).log()
+        half = 0.5 * sigma
+        # ln(½σ) as Table 1 writes it; ln σ − ln 2 where ½σ underflows (subnormal σ)
+        c_noise = torch.where(half > 0, half.log(), sigma.log() - math.log(2))
         return c_skip, c_out, c_in, c_noise
 
 
@@ -258,7 +267,8 @@ class EDMPrecond(_Precond):
     ):
         super().__init__(model)
         self.sigma_min, self.sigma_max = check_sigma_range(sigma_min, sigma_max, allow_inf_max=True)
-        self.sigma_data = check_positive("sigma_data", sigma_data)
+        # σ_data and σ pass through float32 in the network: keep their squares in its range
+        self.sigma_data = check_real("sigma_data", sigma_data, low=1e-15, high=1e15)
 
     def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
         sigma = self._sigma(sigma)

@@ -36,16 +36,23 @@ import torch
 from ._net import Net, check_latents, check_net, net_output, sampling_range
 from ._validation import (
     check_choice,
+    check_epsilon,
     check_keywords,
     check_positive,
     check_real,
     check_tensor,
-    check_unit_interval,
 )
 from .samplers import SOLVERS
-from .schedules import SCALINGS, SCHEDULES, get_scaling, get_schedule, vp_beta_from_sigma_range
+from .schedules import SCALINGS, SCHEDULES, get_scaling, get_schedule, schedule_betas
 
-SOLVE_IVP_METHODS = ("DOP853", "RK45", "RK23", "Radau", "BDF", "LSODA")
+#: scipy's explicit adaptive solvers.  The implicit ones (Radau, BDF, LSODA) would build a dense
+#: [B·D, B·D] Jacobian by finite differences: useless for this non-stiff ODE, and huge.
+SOLVE_IVP_METHODS = ("DOP853", "RK45", "RK23")
+
+#: The most denoiser evaluations one adaptive solve may take.  A converged EDM-range solve
+#: takes a few hundred to a few thousand; a net that is not deterministic (dropout, noise)
+#: makes the solver shrink its steps without end.
+MAX_SOLVER_NFE = 100_000
 SOLVE_KEYWORDS = ("rtol", "atol", "method")
 
 
@@ -81,7 +88,7 @@ def _integrate(
     rtol, atol, method = _check_solve_settings(rtol, atol, method)
     sigma_start = check_positive("sigma_start", sigma_start)
     sigma_end = check_positive("sigma_end", sigma_end)
-    x = check_tensor("x", x, float_dtype=torch.float64).to(torch.float64)  # [B, ...]
+    x = check_latents(net, x, "x").detach()  # [B, ...], float64
     if sigma_start == sigma_end or x.numel() == 0:
         return x.clone(), 0
     shape, device = x.shape, x.device
@@ -90,10 +97,16 @@ def _integrate(
     def rhs(u: float, y: np.ndarray) -> np.ndarray:
         nonlocal nfe
         nfe += 1
+        if nfe > MAX_SOLVER_NFE:
+            raise ValueError(
+                f"net must be a deterministic, smooth denoiser: the {method} solve of the PF-ODE "
+                f"took more than {MAX_SOLVER_NFE} evaluations without converging"
+            )
         sigma = math.exp(u) if log_sigma else u
         x_u = torch.from_numpy(y).reshape(shape).to(device)  # [B, ...]
         sigma_u = torch.tensor(sigma, dtype=torch.float64, device=device)
-        denoised = net_output(net(x_u, sigma_u), x_u, finite=True)  # [B, ...]
+        with torch.no_grad():
+            denoised = net_output(net(x_u, sigma_u), x_u, finite=True).detach()  # [B, ...]
         dx = x_u - denoised if log_sigma else (x_u - denoised) / sigma  # [B, ...]
         return dx.reshape(-1).cpu().numpy()
 
@@ -148,7 +161,7 @@ def _final_step(
     The sampler's state is x = s(t) x̂; the step is x + (0 − t)[(σ̇/σ + ṡ/s) x − (σ̇ s/σ) D(x̂; σ)],
     and s(0) = 1 for every scaling, so the result is in data space.
     """
-    beta_d, beta_min = vp_beta_from_sigma_range(sigma_min, sigma_max, epsilon_s)
+    beta_d, beta_min = schedule_betas(schedule, sigma_min, sigma_max, epsilon_s)
     sigma, sigma_deriv, sigma_inv = get_schedule(schedule, beta_d=beta_d, beta_min=beta_min)
     s, s_deriv = get_scaling(scaling, sigma, sigma_deriv)
     t = sigma_inv(torch.tensor(sigma_min, dtype=torch.float64, device=x_hat.device))
@@ -165,7 +178,7 @@ def _initial_state(
 ) -> tuple[torch.Tensor, float, float]:
     """Validate the net, the latents and the σ range, clamp it to the net's, and scale latents to x(σ_max)."""
     check_net(net)
-    latents = check_latents(net, latents)
+    latents = check_latents(net, latents).detach()
     sigma_min, sigma_max = sampling_range(net, sigma_min, sigma_max)
     return latents * sigma_max, sigma_min, sigma_max
 
@@ -198,11 +211,12 @@ def reference_samples(
     """
     check_choice("schedule", schedule, SCHEDULES)
     check_choice("scaling", scaling, SCALINGS)
-    epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
+    epsilon_s = check_epsilon("epsilon_s", epsilon_s)
     check_keywords("reference_samples", kw, SOLVE_KEYWORDS)
     solve = dict(rtol=1e-9, atol=1e-9, method="DOP853") | kw
     _check_solve_settings(**solve)
     x_max, sigma_min, sigma_max = _initial_state(net, latents, sigma_min, sigma_max)  # [B, ...]
+    schedule_betas(schedule, sigma_min, sigma_max, epsilon_s)  # the last step's σ(t): fit it first
     x_min, _ = solve_pf_ode(net, x_max, sigma_max, sigma_min, **solve)  # [B, ...]
     return _final_step(net, x_min, sigma_min, sigma_max, schedule, scaling, epsilon_s)
 

@@ -29,6 +29,8 @@ trajectory (for plots) and counts the network evaluations (NFE).
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +49,7 @@ from ._net import (  # the net protocol; net_* are re-exported for the chapters'
     sampling_range,
 )
 from ._validation import (
+    all_finite,
     check_callable,
     check_choice,
     check_forwarded,
@@ -64,7 +67,7 @@ from .schedules import (
     default_sigma_range,
     edm_sigma_steps,
     get_sigma_steps,
-    vp_beta_from_sigma_range,
+    schedule_betas,
 )
 
 Callback = Callable[[dict[str, Any]], None]
@@ -88,7 +91,8 @@ class _Churn:
         S_churn = check_positive("S_churn", S_churn, allow_zero=True)
         S_min = check_positive("S_min", S_min, allow_zero=True)
         S_max = check_real("S_max", S_max, low=0.0, allow_inf=True)
-        S_noise = check_positive("S_noise", S_noise, allow_zero=True)
+        # S_noise inflates the added noise slightly (Table 5: 1.003–1.007); 100 is far beyond use.
+        S_noise = check_real("S_noise", S_noise, low=0.0, high=100.0)
         if not S_max >= S_min:
             raise ValueError(
                 f"S_max must be >= S_min (the churn window [S_min, S_max]), got S_min={S_min!r}, "
@@ -121,6 +125,14 @@ def _check_sampler_args(
     return check_latents(net, latents), num_steps, rho
 
 
+def _finite_samples(x: torch.Tensor) -> torch.Tensor:
+    """A sampler's output, checked once at the end: NaN or inf come from the net's outputs
+    (or, in principle, from settings at the edge of float64), never silently."""
+    if not all_finite(x):
+        raise ValueError("net output must be finite: the samples ended with NaN or infinite values")
+    return x
+
+
 def _noise_source(
     randn_like: Callable[[torch.Tensor], torch.Tensor],
 ) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -128,11 +140,16 @@ def _noise_source(
 
     def draw(x: torch.Tensor) -> torch.Tensor:
         noise = randn_like(x)
-        if not isinstance(noise, torch.Tensor) or noise.shape != x.shape:
+        ok = isinstance(noise, torch.Tensor) and noise.shape == x.shape
+        if not ok or not noise.is_floating_point():
             got = tuple(noise.shape) if isinstance(noise, torch.Tensor) else type(noise).__name__
+            got = f"dtype {noise.dtype}" if ok else got
             raise ValueError(
-                f"randn_like must return a tensor shaped like x {tuple(x.shape)}, got {got}"
+                f"randn_like must return a real floating tensor shaped like x {tuple(x.shape)}, "
+                f"got {got}"
             )
+        if not all_finite(noise):
+            raise ValueError("randn_like must return finite noise, got NaN or infinite values")
         return noise
 
     return draw
@@ -195,12 +212,41 @@ class CountingNet:
         return getattr(self.net, name)
 
 
+class _ArgumentsChecked(Exception):
+    """Raised by the stand-in net of `check_sampler_call` when the sampler first calls it."""
+
+
+class _StopAtFirstCall(CountingNet):
+    """A net with the wrapped net's attributes that stops the sampler at its first evaluation."""
+
+    def __call__(self, *args, **kwargs):
+        raise _ArgumentsChecked
+
+
+def check_sampler_call(
+    sampler: Callable[..., torch.Tensor], net: Net, latents: torch.Tensor, **kwargs: Any
+) -> None:
+    """Check the arguments of `sampler(net, latents, **kwargs)` without doing any of its work.
+
+    The sampler runs its own checks, then stops at its first network evaluation (a stand-in for
+    `net`, with its attributes, takes the call); its churn noise comes from `torch.zeros_like`,
+    so no random stream is consumed.  Sweeps use it to check every setting before the first run.
+    """
+    check_callable("sampler", sampler)
+    check_forwarded("the sampler", sampler, kwargs, reserved=("net", "latents"))
+    with contextlib.suppress(TypeError, ValueError):
+        if "randn_like" in inspect.signature(sampler).parameters:
+            kwargs = kwargs | {"randn_like": torch.zeros_like}
+    with contextlib.suppress(_ArgumentsChecked):
+        sampler(_StopAtFirstCall(net), latents, **kwargs)
+
+
 def run_counted(
     sampler: Callable[..., torch.Tensor], net: Net, latents: torch.Tensor, **kwargs
 ) -> tuple[torch.Tensor, int]:
     """Run `sampler(net, latents, **kwargs)` and return (samples, NFE), the network evaluations counted."""
     check_callable("sampler", sampler)
-    check_forwarded("the sampler", sampler, kwargs)
+    check_forwarded("the sampler", sampler, kwargs, reserved=("net", "latents"))
     counting = CountingNet(net)
     return sampler(counting, latents, **kwargs), counting.nfe
 
@@ -251,7 +297,9 @@ def edm_sampler(
 
     # Time steps (Eq. 5), snapped to the net's levels, then t_N = 0.
     t_steps = edm_sigma_steps(num_steps, sigma_min, sigma_max, rho).to(latents.device)  # [N]
-    t_steps = torch.cat([net_round_sigma(net, t_steps), torch.zeros_like(t_steps[:1])])  # [N + 1]
+    t_steps = torch.cat(
+        [net_round_sigma(net, t_steps, positive=True), torch.zeros_like(t_steps[:1])]
+    )  # [N + 1]
     t = t_steps.tolist()  # Python floats for the arithmetic
     t_tensor = t_steps.unbind()  # 0-dim tensors for the net and the callback
 
@@ -301,7 +349,7 @@ def edm_sampler(
                     i, t_tensor[i], t_tensor[i + 1], t_hat_tensor[i], x_cur, x_hat, denoised, x_next
                 )
             )
-    return x_next
+    return _finite_samples(x_next)
 
 
 # ------------------------------------------------------------ Algorithm 1
@@ -369,7 +417,7 @@ def ablation_sampler(
     draw = _noise_source(randn_like)
 
     # σ(t), s(t) and their derivatives (Table 1); VP's β's fitted to the range.
-    vp_beta_d, vp_beta_min = vp_beta_from_sigma_range(sigma_min, sigma_max, epsilon_s)
+    vp_beta_d, vp_beta_min = schedule_betas(schedule, sigma_min, sigma_max, epsilon_s)
     sigma, sigma_deriv, sigma_inv = _schedule_formulas(schedule, vp_beta_d, vp_beta_min)
     s, s_deriv = _scaling_formulas(scaling, sigma, sigma_deriv)
 
@@ -385,7 +433,7 @@ def ablation_sampler(
         C_2=C_2,
         M=M,
     )  # [N]
-    t_steps = sigma_inv(net_round_sigma(net, sigma_steps.to(latents.device)))  # [N]
+    t_steps = sigma_inv(net_round_sigma(net, sigma_steps.to(latents.device), positive=True))  # [N]
     t_steps = torch.cat([t_steps, torch.zeros_like(t_steps[:1])])  # [N + 1]
     t_cur = t_steps[:-1]  # [N]
     sigma_cur = sigma(t_cur)  # [N]
@@ -399,7 +447,7 @@ def ablation_sampler(
         churned = gamma > 0  # [N]
         raised = sigma_cur[churned] + gamma[churned] * sigma_cur[churned]
         t_hat = t_cur.clone()
-        t_hat[churned] = sigma_inv(net_round_sigma(net, raised))
+        t_hat[churned] = sigma_inv(net_round_sigma(net, raised, positive=True))
         sigma_hat, s_hat = sigma(t_hat), s(t_hat)  # [N]
         noise_std = (
             (sigma_hat**2 - sigma_cur**2).clamp(min=0).sqrt() * s_hat * churn.S_noise
@@ -471,7 +519,7 @@ def ablation_sampler(
                     s,
                 )
             )
-    return x_next
+    return _finite_samples(x_next)
 
 
 # ------------------------------------------------------------- trajectories
@@ -507,9 +555,10 @@ def record_trajectory(
     wraps the net in `CountingNet`; the sampler itself is not duplicated.
     """
     check_callable("sampler", sampler)
-    check_forwarded("the sampler", sampler, kwargs)
-    steps: list[dict[str, Any]] = []
     user_callback = check_callable("callback", kwargs.pop("callback", None), allow_none=True)
+    check_forwarded("the sampler", sampler, kwargs, reserved=("net", "latents"))
+    check_forwarded("the sampler", sampler, {"callback": None})  # it must take a callback
+    steps: list[dict[str, Any]] = []
 
     def record(step: dict[str, Any]) -> None:
         steps.append(
@@ -520,6 +569,8 @@ def record_trajectory(
 
     counting = CountingNet(net)
     sampler(counting, latents, callback=record, **kwargs)
+    if not steps:
+        raise ValueError("sampler must call its callback after every step; it never did")
 
     def stack(key: str) -> torch.Tensor:
         return torch.stack([step[key] for step in steps])

@@ -19,6 +19,7 @@ float64 tensor [N], without the final σ_N = 0 that the samplers append.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 
@@ -26,19 +27,24 @@ import torch
 
 from ._validation import (
     MAX_LEVELS,
+    all_finite,
     check_callable,
     check_choice,
     check_dtype,
+    check_epsilon,
     check_integer,
     check_num_steps,
     check_positive,
     check_real,
     check_sigma_range,
     check_sigma_tensor,
-    check_unit_interval,
+    check_tensor,
 )
 
 Fn = Callable[[torch.Tensor], torch.Tensor]
+
+#: The smallest non-zero σ_min of a VP schedule: below it ln(σ² + 1) rounds to 0 in float64.
+MIN_VP_SIGMA = 1e-7
 
 SCHEDULES = ("vp", "ve", "linear")
 SCALINGS = ("vp", "none")
@@ -51,14 +57,19 @@ def _as_tensor(t: torch.Tensor | float, name: str = "t") -> torch.Tensor:
 
 
 def _vp_betas(beta_d: float, beta_min: float) -> tuple[float, float]:
-    """β_d and β_min as floats (any finite values: a refitted β_min may be negative)."""
-    return check_real("beta_d", beta_d), check_real("beta_min", beta_min)
+    """β_d and β_min as floats: finite, |β| <= 1e12 (a refitted β_min may be negative)."""
+    return (
+        check_real("beta_d", beta_d, low=-1e12, high=1e12),
+        check_real("beta_min", beta_min, low=-1e12, high=1e12),
+    )
 
 
-def _vp_time(t: torch.Tensor | float, beta_d: float, beta_min: float) -> torch.Tensor:
-    """A VP time t ≥ 0 at which ½β_d t² + β_min t = ln(σ(t)² + 1) ≥ 0, so that σ(t) is real,
-    and small enough that exp(½β_d t² + β_min t) is a number of t's dtype."""
-    t = _as_tensor(t)
+def _vp_time(
+    t: torch.Tensor | float, beta_d: float, beta_min: float, *, positive: bool = False
+) -> torch.Tensor:
+    """A VP time t ≥ 0 (> 0 with `positive`) at which ½β_d t² + β_min t = ln(σ(t)² + 1) ≥ 0,
+    so that σ(t) is real, and small enough that exp(½β_d t² + β_min t) is a number of t's dtype."""
+    t = check_sigma_tensor(t, "t", positive=positive)
     exponent = 0.5 * beta_d * t**2 + beta_min * t
     if bool((exponent < 0).any()):
         raise ValueError(
@@ -139,7 +150,8 @@ def vp_sigma_deriv(
     (The second form uses exp(½β_d t² + β_min t) = σ(t)² + 1.)
     """
     beta_d, beta_min = _vp_betas(beta_d, beta_min)
-    return _vp_sigma_deriv(_vp_time(t, beta_d, beta_min), beta_d, beta_min)
+    # σ̇ ∝ 1/σ is infinite at t = 0, where σ = 0: t must be > 0
+    return _vp_sigma_deriv(_vp_time(t, beta_d, beta_min, positive=True), beta_d, beta_min)
 
 
 def vp_sigma_inv(
@@ -151,7 +163,13 @@ def vp_sigma_inv(
     beta_d, beta_min = _vp_betas(beta_d, beta_min)
     if beta_d == 0:
         raise ValueError("beta_d must be non-zero to invert σ(t) (the root divides by β_d)")
-    return _vp_sigma_inv(sigma, beta_d, beta_min)
+    t = _vp_sigma_inv(sigma, beta_d, beta_min)
+    if not all_finite(t):  # a decreasing or humped schedule (β_d < 0) does not reach every σ
+        raise ValueError(
+            f"sigma must lie within the range of the VP schedule with beta_d={beta_d:g}, "
+            f"beta_min={beta_min:g}: some σ given have no σ⁻¹(σ)"
+        )
+    return t
 
 
 def vp_scaling(
@@ -181,11 +199,51 @@ def vp_beta_from_sigma_range(
     With (σ(10⁻³), σ(1)) of the default schedule this returns (19.9, 0.1).
     """
     sigma_min, sigma_max = check_sigma_range(sigma_min, sigma_max)
-    epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
+    epsilon_s = check_epsilon("epsilon_s", epsilon_s)
+    if 0 < sigma_min < MIN_VP_SIGMA:
+        raise ValueError(
+            f"sigma_min must be 0 or >= {MIN_VP_SIGMA:g} for the VP schedule, got {sigma_min:g}: "
+            "below that σ² + 1 rounds to 1 in ln(σ² + 1), as Table 1 writes it"
+        )
     L_min, L_max = math.log(sigma_min**2 + 1), math.log(sigma_max**2 + 1)
     beta_d = 2 * (L_min / epsilon_s - L_max) / (epsilon_s - 1)
     beta_min = L_max - 0.5 * beta_d
+    # σ(t) must increase on [ε_s, 1]: the exponent's slope β_d t + β_min >= 0 at both ends.
+    if beta_d * epsilon_s + beta_min < 0 or beta_d + beta_min < 0:
+        raise ValueError(
+            f"sigma_min={sigma_min:g} and sigma_max={sigma_max:g} admit no increasing VP schedule "
+            f"σ(t) on [epsilon_s, 1] = [{epsilon_s:g}, 1] (the fit gives beta_d={beta_d:.3g}, "
+            f"beta_min={beta_min:.3g}): widen the range or lower epsilon_s"
+        )
     return beta_d, beta_min
+
+
+def check_vp_betas(beta_d: float, beta_min: float) -> tuple[float, float]:
+    """β_d > 0 and β_min >= 0 of a network's VP schedule (Table 1: 19.9 and 0.1), as floats, with
+    σ(1) = √(exp(½β_d + β_min) − 1) within float32's range, where the network evaluates it."""
+    beta_d = check_real("beta_d", beta_d, low=1e-6, high=1e6)
+    beta_min = check_real("beta_min", beta_min, low=0.0, high=1e6)
+    limit = math.log(torch.finfo(torch.float32).max)
+    if 0.5 * beta_d + beta_min >= limit:
+        raise ValueError(
+            f"beta_d and beta_min must keep ½β_d + β_min below {limit:.1f} (σ(1) within float32), "
+            f"got beta_d={beta_d:g}, beta_min={beta_min:g}"
+        )
+    return beta_d, beta_min
+
+
+def schedule_betas(
+    schedule: str, sigma_min: float, sigma_max: float, epsilon_s: float = 1e-3
+) -> tuple[float, float]:
+    """The (β_d, β_min) a sampler passes to `get_schedule(schedule, …)`: fitted to the range for
+    'vp' (`vp_beta_from_sigma_range`), Table 1's (19.9, 0.1) otherwise, where they are not used
+    (so a range that no VP schedule can fit is no error for the other schedules)."""
+    check_choice("schedule", schedule, SCHEDULES)
+    sigma_min, sigma_max = check_sigma_range(sigma_min, sigma_max)
+    epsilon_s = check_epsilon("epsilon_s", epsilon_s)
+    if schedule == "vp":
+        return vp_beta_from_sigma_range(sigma_min, sigma_max, epsilon_s)
+    return 19.9, 0.1
 
 
 # --------------------------------------------------------------------- VE, EDM
@@ -195,13 +253,16 @@ def ve_sigma(t: torch.Tensor | float) -> torch.Tensor:
 
 
 def ve_sigma_deriv(t: torch.Tensor | float) -> torch.Tensor:
-    """σ̇(t) = 1/(2√t) for the VE schedule."""
-    return _ve_sigma_deriv(_as_tensor(t))
+    """σ̇(t) = 1/(2√t) for the VE schedule (t > 0: it is infinite at 0)."""
+    return _ve_sigma_deriv(check_sigma_tensor(t, "t", positive=True))
 
 
 def ve_sigma_inv(sigma: torch.Tensor | float) -> torch.Tensor:
     """σ⁻¹(σ) = σ² for the VE schedule."""
-    return _ve_sigma_inv(_as_tensor(sigma, "sigma"))
+    t = _ve_sigma_inv(_as_tensor(sigma, "sigma"))
+    if not all_finite(t):
+        raise ValueError("sigma is too large: σ² exceeds the range of its dtype")
+    return t
 
 
 def linear_sigma(t: torch.Tensor | float) -> torch.Tensor:
@@ -290,8 +351,18 @@ def get_scaling(name: str, sigma: Fn, sigma_deriv: Fn) -> tuple[Fn, Fn]:
         return no_scaling, no_scaling_deriv
     check_callable("sigma", sigma)
     check_callable("sigma_deriv", sigma_deriv)
-    s, s_deriv = _scaling_formulas(name, sigma, sigma_deriv)
-    return (lambda t: s(_as_tensor(t))), (lambda t: s_deriv(_as_tensor(t)))
+
+    def sigma_checked(t: torch.Tensor) -> torch.Tensor:
+        return check_sigma_tensor(sigma(t), "sigma(t)")  # σ(t): noise levels
+
+    def sigma_deriv_checked(t: torch.Tensor) -> torch.Tensor:
+        return check_tensor("sigma_deriv(t)", sigma_deriv(t), min_ndim=0)  # σ̇(t): finite numbers
+
+    s, s_deriv = _scaling_formulas(name, sigma_checked, sigma_deriv_checked)
+    # ṡ = −σ σ̇ s³ needs σ̇(t), which is infinite at t = 0 for VP and VE: t must be > 0 there.
+    return (lambda t: s(_as_tensor(t))), (
+        lambda t: s_deriv(check_sigma_tensor(t, "t", positive=True))
+    )
 
 
 # ------------------------------------------------------------ time steps
@@ -299,6 +370,27 @@ def _step_fraction(num_steps: int) -> torch.Tensor:
     """i/(N − 1) for i = 0 … N − 1, float64 [N]."""
     num_steps = check_num_steps(num_steps)
     return torch.arange(num_steps, dtype=torch.float64) / (num_steps - 1)
+
+
+def _check_grid(
+    steps: torch.Tensor, sigma_min: float, sigma_max: float, culprit: str
+) -> torch.Tensor:
+    """A discretization's σ_i [N]: finite, strictly decreasing, from σ_max to σ_min (1e-6 relative).
+
+    What float64 cannot represent (a σ_min lost to rounding against σ_max, an underflow to 0)
+    is a `ValueError` naming `culprit`, never a grid that ends at 0 or repeats a level.
+    """
+    values = steps.tolist()
+    ends_ok = math.isclose(values[0], sigma_max, rel_tol=1e-6) and (
+        math.isclose(values[-1], sigma_min, rel_tol=1e-6, abs_tol=0.0 if sigma_min else 1e-300)
+    )
+    if not (ends_ok and all(a > b for a, b in zip(values, values[1:]))):
+        raise ValueError(
+            f"{culprit} gives time steps that float64 cannot represent: the grid from "
+            f"sigma_max={sigma_max:g} to sigma_min={sigma_min:g} has {len(values)} steps "
+            f"{values[:3]}…{values[-2:]} (not strictly decreasing, or not ending at sigma_min)"
+        )
+    return steps
 
 
 def vp_sigma_steps(
@@ -310,10 +402,10 @@ def vp_sigma_steps(
     σ_0 = sigma_max and σ_{N−1} = sigma_min.  Returns float64 [N], descending.
     """
     frac = _step_fraction(num_steps)
-    epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
+    epsilon_s = check_epsilon("epsilon_s", epsilon_s)
     beta_d, beta_min = vp_beta_from_sigma_range(sigma_min, sigma_max, epsilon_s)
     t = 1 + frac * (epsilon_s - 1)  # [N], 1 → ε_s
-    return vp_sigma(t, beta_d, beta_min)
+    return _check_grid(vp_sigma(t, beta_d, beta_min), sigma_min, sigma_max, "sigma_min")
 
 
 def ve_sigma_steps(num_steps: int, sigma_min: float, sigma_max: float) -> torch.Tensor:
@@ -324,7 +416,17 @@ def ve_sigma_steps(num_steps: int, sigma_min: float, sigma_max: float) -> torch.
     frac = _step_fraction(num_steps)
     sigma_min, sigma_max = check_sigma_range(sigma_min, sigma_max, allow_zero_min=False)
     t = sigma_max**2 * (sigma_min**2 / sigma_max**2) ** frac  # [N]
-    return ve_sigma(t)
+    return _check_grid(ve_sigma(t), sigma_min, sigma_max, "sigma_min")
+
+
+def _check_C_1(C_1: float) -> float:
+    """C₁ ∈ (0, 1): the clamp of ᾱ_{j−1}/ᾱ_j <= 1 from below (Table 1's iDDPM footnote: 0.001)."""
+    return check_real("C_1", C_1, low=0.0, high=1.0, low_open=True, high_open=True)
+
+
+def _check_C_2(C_2: float) -> float:
+    """C₂ ∈ (0, 1]: the offset of the cosine schedule (Table 1's iDDPM footnote: 0.008)."""
+    return check_real("C_2", C_2, low=0.0, high=1.0, low_open=True)
 
 
 def iddpm_alpha_bar(
@@ -337,11 +439,13 @@ def iddpm_alpha_bar(
     `j` is an index 0 … M or a tensor of them.
     """
     M = check_integer("M", M, 1, MAX_LEVELS)
-    C_2 = check_positive("C_2", C_2)
+    C_2 = _check_C_2(C_2)
     dtype = check_dtype("dtype", dtype)
     j = check_sigma_tensor(j, "j")
-    if bool((j > M).any()):
-        raise ValueError(f"j must be an index in 0 … M = {M}, got values above M")
+    if bool((j > M).any()) or not bool((j == j.round()).all()):
+        raise ValueError(
+            f"j must hold indices 0 … M = {M} (integers), got {j.reshape(-1).tolist()[:5]}"
+        )
     j = j.to(dtype)
     return (0.5 * math.pi * j / M / (C_2 + 1)).sin() ** 2
 
@@ -365,7 +469,7 @@ def iddpm_u(
     levels (u_999 with M = 1000); the largest agree to float32 precision.
     """
     M = check_integer("M", M, 1, MAX_LEVELS)
-    C_1, C_2 = check_positive("C_1", C_1), check_positive("C_2", C_2)
+    C_1, C_2 = _check_C_1(C_1), _check_C_2(C_2)
     dtype = check_dtype("dtype", dtype)
     alpha_bar = iddpm_alpha_bar(torch.arange(M + 1), M, C_2)  # [M + 1], float32
     ratio = (alpha_bar[:-1] / alpha_bar[1:]).clamp(min=C_1).to(torch.float64)  # [M], r_1 … r_M
@@ -428,24 +532,25 @@ def edm_sigma_steps(
         root_max = root_min = math.inf
     if math.isfinite(root_max) and root_min < root_max:
         steps = (root_max + frac * (root_min - root_max)) ** rho  # [N]
-        values = steps.tolist()
-        if math.isfinite(values[0]) and all(a > b for a, b in zip(values, values[1:])):
-            return steps
+        with contextlib.suppress(ValueError):
+            return _check_grid(steps, sigma_min, sigma_max, "rho")
     raise ValueError(
-        f"rho={rho!r} cannot discretize [{sigma_min}, {sigma_max}] in float64 with {len(frac)} "
-        f"steps (σ^(1/ρ) overflows, or the steps do not decrease strictly); use a rho of order 1 to 100"
+        f"rho={rho!r} cannot discretize [{sigma_min:g}, {sigma_max:g}] in float64 with {len(frac)} "
+        f"steps: σ^(1/ρ) overflows, or σ_min^(1/ρ) is lost to rounding against σ_max^(1/ρ), or the "
+        f"steps do not decrease strictly; use a rho of order 1 to 100"
     )
 
 
 def check_discretization_knobs(
     rho: float, epsilon_s: float, C_1: float, C_2: float, M: int
 ) -> tuple[float, float, float, float, int]:
-    """The discretizations' knobs (Table 1): ρ > 0, ε_s ∈ (0, 1), C₁, C₂ > 0, 1 <= M <= 10⁶."""
+    """The discretizations' knobs (Table 1): ρ > 0, ε_s ∈ [1e-10, 1), C₁ ∈ (0, 1), C₂ ∈ (0, 1],
+    1 <= M <= 10⁶."""
     return (
         check_positive("rho", rho),
-        check_unit_interval("epsilon_s", epsilon_s),
-        check_positive("C_1", C_1),
-        check_positive("C_2", C_2),
+        check_epsilon("epsilon_s", epsilon_s),
+        _check_C_1(C_1),
+        _check_C_2(C_2),
         check_integer("M", M, 1, MAX_LEVELS),
     )
 
@@ -483,7 +588,7 @@ def default_sigma_range(discretization: str, epsilon_s: float = 1e-3) -> tuple[f
     edm: (0.002, 80).
     """
     check_choice("discretization", discretization, DISCRETIZATIONS)
-    epsilon_s = check_unit_interval("epsilon_s", epsilon_s)
+    epsilon_s = check_epsilon("epsilon_s", epsilon_s)
     if discretization == "vp":
         return float(vp_sigma(epsilon_s)), float(vp_sigma(1.0))
     return {"ve": (0.02, 100.0), "iddpm": (0.002, 81.0), "edm": (0.002, 80.0)}[discretization]

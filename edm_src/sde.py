@@ -21,8 +21,8 @@ from collections.abc import Callable
 import torch
 
 from ._net import check_latents, check_net, net_output, net_round_sigma, sampling_range
-from ._validation import check_callable, check_num_steps, check_positive
-from .samplers import _noise_source, _step_record
+from ._validation import check_callable, check_num_steps, check_positive, check_real
+from .samplers import _finite_samples, _noise_source, _step_record
 from .schedules import edm_sigma_steps
 
 
@@ -52,20 +52,21 @@ def sde_sampler(
     EDM's (Eq. 5), clamped to the net's [sigma_min, sigma_max] and snapped with its
     `round_sigma` as in the samplers; the loop runs in float64.  `callback`, if given, receives after every
     step the same dict as the samplers' callbacks, so `record_trajectory` works.
-    `randn_like` is called once per step, except in the last (deterministic) one.
+    `randn_like` is called once per step, except in the last (deterministic) one, and never
+    with beta = 0 (the probability-flow ODE).
     """
     check_net(net)
     check_callable("randn_like", randn_like)
     check_callable("callback", callback, allow_none=True)
     num_steps = check_num_steps(num_steps)
     rho = check_positive("rho", rho)
-    beta = check_positive("beta", beta, allow_zero=True)
+    beta = check_real("beta", beta, low=0.0, high=1e3)  # β̃ = 1 is the original SDE's strength
     latents = check_latents(net, latents)
     sigma_min, sigma_max = sampling_range(net, sigma_min, sigma_max)
     draw = _noise_source(randn_like)
     t_steps = edm_sigma_steps(num_steps, sigma_min, sigma_max, rho).to(latents.device)  # [N]
     t_steps = torch.cat(
-        [net_round_sigma(net, t_steps), torch.zeros_like(t_steps[:1])]
+        [net_round_sigma(net, t_steps, positive=True), torch.zeros_like(t_steps[:1])]
     )  # t_N = 0, [N + 1]
 
     x_next = latents * t_steps[0]  # x_0 ~ N(0, t_0² I)
@@ -81,7 +82,8 @@ def sde_sampler(
             score = (denoised - x_cur) / t_cur**2  # Eq. 3
             # ODE drift (σ̇σ = t) plus Langevin drift (β σ² = β̃ t), then the noise √(2β h) σ.
             x_next = x_cur + (1 + beta) * h * t_cur * score
-            x_next = x_next + (2 * beta * h * t_cur).sqrt() * draw(x_cur)
+            if beta > 0:  # β̃ = 0 is the ODE: no noise is drawn
+                x_next = x_next + (2 * beta * h * t_cur).sqrt() * draw(x_cur)
         if callback is not None:  # the samplers' record, with no churn: t̂ = t, x̂ = x
             callback(_step_record(i, t_cur, t_next, t_cur, x_cur, x_cur, denoised, x_next))
-    return x_next
+    return _finite_samples(x_next)

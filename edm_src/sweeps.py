@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 
+from ._net import check_net, net_output
 from ._validation import (
     check_callable,
     check_forwarded,
@@ -38,8 +39,8 @@ from ._validation import (
     check_sigma_tensor,
     check_tensor,
 )
-from .metrics import _flat, _mean_cov, frechet_distance_gaussians
-from .samplers import Net, run_counted
+from .metrics import _check_covariance, _flat, _mean_cov, frechet_distance_gaussians
+from .samplers import Net, check_sampler_call, run_counted
 
 Metric = Callable[[torch.Tensor], Any]
 Sampler = Callable[..., torch.Tensor]
@@ -86,12 +87,14 @@ def setting_sweep(
             f"name={name!r} must be a sampler keyword that is not also given in kwargs"
         )
     values = check_sequence("values", values, min_length=1)
-    check_forwarded("the sampler", sampler, kwargs)
+    check_forwarded("the sampler", sampler, kwargs, reserved=("randn_like", "net", "latents"))
     try:
         check_forwarded("the sampler", sampler, {name: None})
     except ValueError:
         raise ValueError(f"name={name!r} must be a keyword argument of the sampler") from None
     seeded_randn_like(seed)  # checks the seed before any run
+    for value in values:  # every setting is checked before the first run
+        check_sampler_call(sampler, net, latents, **{name: value}, **kwargs)
     results = []
     for value in values:
         samples = sampler(
@@ -120,8 +123,11 @@ def metric_vs_nfe(
     check_callable("sampler", sampler)
     check_callable("metric", metric)
     steps = [check_num_steps(n, "steps") for n in check_sequence("steps", steps, min_length=1)]
-    check_forwarded("the sampler", sampler, kwargs)
+    reserved = ("randn_like", "num_steps", "net", "latents")
+    check_forwarded("the sampler", sampler, kwargs, reserved=reserved)
     seeded_randn_like(seed)  # checks the seed before any run
+    for num_steps in steps:  # every setting is checked before the first run
+        check_sampler_call(sampler, net, latents, num_steps=num_steps, **kwargs)
     nfes, results = [], []
     for num_steps in steps:
         samples, nfe = run_counted(
@@ -187,7 +193,10 @@ def spread_ratio(x: torch.Tensor, cov: torch.Tensor, k: int) -> float:
     k = check_integer("k", k, 1)
     if k > D:
         raise ValueError(f"k must be at most the dimension {D}, got {k}")
+    _check_covariance("cov", cov)
     eigenvalues, vectors = torch.linalg.eigh(0.5 * (cov + cov.T))  # ascending
+    if not float(eigenvalues[:k].mean()) > 0:
+        raise ValueError(f"cov must have variance along its {k} lowest-variance directions, got 0")
     low = vectors[:, :k].to(x.device)  # [D, k]
     _, S = _mean_cov(x @ low)  # [k, k]
     return float(torch.diagonal(S).mean() / eigenvalues[:k].mean())
@@ -202,16 +211,23 @@ def denoiser_error_profile(
     Divide by σ_data for the error relative to the data's scale, or by
     c_out(σ) for the error of the network's raw output F (Sec. 5).
     """
-    check_callable("net", net)
-    check_callable("exact", exact)
+    check_net(net)
+    check_net(exact, "exact")
     y = check_tensor("y", y, float_dtype=torch.float64).to(torch.float64)
-    sigmas = check_sigma_tensor(check_sequence("sigmas", sigmas, min_length=1), "sigmas").tolist()
+    if y.numel() == 0:
+        raise ValueError(f"y must hold at least one value, got shape {tuple(y.shape)}")
+    sigmas = check_sigma_tensor(check_sequence("sigmas", sigmas, min_length=1), "sigmas")
+    if sigmas.ndim != 1:
+        raise ValueError(
+            f"sigmas must be a flat sequence of noise levels, got shape {tuple(sigmas.shape)}"
+        )
+    sigmas = sigmas.tolist()
     generator = torch.Generator().manual_seed(check_seed("seed", seed))
     noise = torch.randn(y.shape, generator=generator, dtype=torch.float64).to(y.device)
     errors = []
     for sigma in sigmas:
         x = y + sigma * noise
         sigma_t = torch.tensor(sigma, dtype=torch.float64, device=y.device)
-        difference = net(x, sigma_t).to(torch.float64) - exact(x, sigma_t).to(torch.float64)
+        difference = net_output(net(x, sigma_t), x) - net_output(exact(x, sigma_t), x)
         errors.append(difference.square().mean().sqrt())
     return torch.stack(errors)

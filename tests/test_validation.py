@@ -324,6 +324,20 @@ SPECS: list[Spec] = [
         foo=[1],
     ),
     spec(
+        "samplers.check_sampler_call",
+        lambda **kw: samplers.check_sampler_call(
+            **({"sampler": samplers.edm_sampler, "net": NEVER, "latents": POINTS} | kw)
+        ),
+        {
+            "sampler": "callable",
+            "net": "callable",
+            "latents": "points",
+            "num_steps": "steps",
+            "rho": "positive",
+        },
+        foo=[1],
+    ),
+    spec(
         "sde.sde_sampler",
         lambda **kw: sde.sde_sampler(**({"net": NEVER, "latents": POINTS} | kw)),
         {k: v for k, v in SAMPLER_KINDS.items() if not k.startswith("S_")} | {"beta": "nonneg"},
@@ -424,6 +438,20 @@ SPECS: list[Spec] = [
             **({"sigma_min": 0.002, "sigma_max": 80} | kw)
         ),
         {"sigma_min": "nonneg", "sigma_max": "positive", "epsilon_s": "unit"},
+    ),
+    spec(
+        "schedules.check_vp_betas",
+        lambda **kw: schedules.check_vp_betas(**({"beta_d": 19.9, "beta_min": 0.1} | kw)),
+        {"beta_d": "positive", "beta_min": "nonneg"},
+        beta_d=[1e-9, 200.0],
+        beta_min=[Named(100.0, "beta_d")],  # ½β_d + β_min beyond float32's exp: names both
+    ),
+    spec(
+        "schedules.schedule_betas",
+        lambda **kw: schedules.schedule_betas(
+            **({"schedule": "ve", "sigma_min": 0.002, "sigma_max": 80} | kw)
+        ),
+        {"schedule": "name", "sigma_min": "nonneg", "sigma_max": "positive", "epsilon_s": "unit"},
     ),
     spec(
         "schedules.get_schedule",
@@ -695,7 +723,7 @@ SPECS: list[Spec] = [
     *[
         spec(
             f"losses.{cls.__name__}.__call__",
-            (lambda c: lambda **kw: c()(**({"net": NEVER, "images": IMAGES} | kw)))(cls),
+            (lambda c: lambda **kw: c()(**({"net": NEVER, "images": POINTS} | kw)))(cls),
             {
                 "net": "callable",
                 "images": "tensor",
