@@ -454,33 +454,25 @@ def ablation_sampler(
         ).tolist()
         s_ratio = (s_hat / s(t_cur)).tolist()  # s(t̂_i)/s(t_i)
 
-    def ode_coefficients(t: torch.Tensor) -> tuple[list[float], list[float], list[float]]:
-        """Eq. 4 at times t [N]: dx/dt = a x − b D(x/s; σ) with a = σ̇/σ + ṡ/s, b = σ̇ s/σ; and s."""
-        sigma_t, sigma_deriv_t, s_t = sigma(t), sigma_deriv(t), s(t)
-        a = sigma_deriv_t / sigma_t + s_deriv(t) / s_t
-        b = sigma_deriv_t * s_t / sigma_t
-        return a.tolist(), b.tolist(), s_t.tolist()
-
-    # Step sizes h_i = t_{i+1} − t̂_i, and the Heun point t′_i = t̂_i + α h_i (before the last step).
+    # Step sizes h_i = t_{i+1} − t̂_i, and the Heun points t′_i = t̂_i + α h_i (before the last step).
     t_next = t_steps[1:]  # [N]
     h = t_next - t_hat  # [N]
-    a_hat, b_hat, s_hat_list = ode_coefficients(t_hat)
     heun_steps = num_steps - 1 if solver == "heun" else 0
-    if heun_steps:
-        t_prime = t_hat[:heun_steps] + alpha * h[:heun_steps]  # [N − 1]
-        a_prime, b_prime, s_prime = ode_coefficients(t_prime)
-        sigma_prime_tensor = sigma(t_prime).unbind()  # 0-dim σ(t′_i) for the net
-    h_list = h.tolist()
-    sigma_hat_tensor = sigma_hat.unbind()  # 0-dim σ(t̂_i) for the net
-    weight_cur, weight_prime = 1 - 1 / (2 * alpha), 1 / (2 * alpha)
+    t_prime = t_hat[:heun_steps] + alpha * h[:heun_steps]  # [N − 1], or empty for Euler
 
-    def derivative(
-        x: torch.Tensor, a: float, b: float, s_t: float, sigma_t: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """dx/dt = (σ̇/σ + ṡ/s) x − (σ̇ s/σ) D(x/s; σ) (Eq. 4 with Eq. 3), and that D."""
-        x_in = x if s_t == 1.0 else x / s_t
-        denoised = net_output(net(x_in, sigma_t, class_labels), x_in)  # [B, ...]
-        return a * x - b * denoised, denoised
+    # Eq. 4 at every time the net is evaluated, t̂_i and t′_i, in one pass:
+    # dx/dt = a x − b D(x/s; σ) with a = σ̇/σ + ṡ/s and b = σ̇ s/σ.
+    t_eval = torch.cat([t_hat, t_prime])  # [N + N − 1]
+    sigma_eval, sigma_deriv_eval, s_eval = sigma(t_eval), sigma_deriv(t_eval), s(t_eval)
+    a = (sigma_deriv_eval / sigma_eval + s_deriv(t_eval) / s_eval).tolist()
+    b = (sigma_deriv_eval * s_eval / sigma_eval).tolist()
+    s_list = s_eval.tolist()
+    a_hat, b_hat, s_hat_list = a[:num_steps], b[:num_steps], s_list[:num_steps]
+    a_prime, b_prime, s_prime = a[num_steps:], b[num_steps:], s_list[num_steps:]
+    sigma_hat_tensor = sigma_eval[:num_steps].unbind()  # 0-dim σ(t̂_i) for the net
+    sigma_prime_tensor = sigma_eval[num_steps:].unbind()  # 0-dim σ(t′_i) for the net
+    h_list = h.tolist()
+    weight_cur, weight_prime = 1 - 1 / (2 * alpha), 1 / (2 * alpha)
 
     # Sample x_0 ~ N(0, σ(t_0)² s(t_0)² I).
     x_next = latents * float(sigma(t_steps[0]) * s(t_steps[0]))  # [B, ...]
@@ -491,17 +483,20 @@ def ablation_sampler(
         noise = draw(x_cur) if churn.S_churn > 0 else None  # [B, ...], once per step
         x_hat = s_ratio[i] * x_cur + noise_std[i] * noise if gammas[i] > 0 else x_cur
 
-        # Euler step: x_{i+1} = x̂_i + h d_i, h = t_{i+1} − t̂_i.
-        d_cur, denoised = derivative(x_hat, a_hat[i], b_hat[i], s_hat_list[i], sigma_hat_tensor[i])
+        # Euler step: d_i = dx/dt at (x̂_i, t̂_i) (Eq. 4: a x − b D(x/s; σ), a = σ̇/σ + ṡ/s,
+        # b = σ̇ s/σ), x_{i+1} = x̂_i + h d_i, h = t_{i+1} − t̂_i.  (Inline: this is the hot loop.)
+        x_in = x_hat if s_hat_list[i] == 1.0 else x_hat / s_hat_list[i]  # x/s(t)
+        denoised = net_output(net(x_in, sigma_hat_tensor[i], class_labels), x_in)  # [B, ...]
+        d_cur = a_hat[i] * x_hat - b_hat[i] * denoised
         x_next = x_hat + h_list[i] * d_cur
 
         # Apply 2nd order correction (unless Euler or the last step, to σ = 0).
         if i < heun_steps:
-            # x′ = x̂ + αh d (for α = 1, the Euler step just taken: αh = h exactly).
+            # x′ = x̂ + αh d (for α = 1, the Euler step just taken: αh = h exactly), d′ = dx/dt there.
             x_prime = x_next if alpha == 1 else x_hat + alpha * h_list[i] * d_cur  # [B, ...]
-            d_prime, _ = derivative(
-                x_prime, a_prime[i], b_prime[i], s_prime[i], sigma_prime_tensor[i]
-            )
+            x_in = x_prime if s_prime[i] == 1.0 else x_prime / s_prime[i]
+            denoised_prime = net_output(net(x_in, sigma_prime_tensor[i], class_labels), x_in)
+            d_prime = a_prime[i] * x_prime - b_prime[i] * denoised_prime
             x_next = x_hat + h_list[i] * (weight_cur * d_cur + weight_prime * d_prime)
 
         if callback is not None:
