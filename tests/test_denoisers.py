@@ -27,16 +27,41 @@ def test_single_gaussian_denoiser_is_linear_shrinkage():
         torch.testing.assert_close(gm(x, sigma), expected, rtol=1e-12, atol=1e-12)
 
 
+MIXTURES = {
+    "unequal widths": lambda: random_mixture(),
+    "ring (equal widths)": lambda: toy_mixture("ring"),
+    "line_1d (equal widths, unequal weights)": lambda: toy_mixture("line_1d", std=0.2),
+    "finite data set": lambda: EmpiricalDenoiser(randn(7, 3, seed=3)),
+}
+
+
+@pytest.mark.parametrize("name", MIXTURES)
 @pytest.mark.parametrize("sigma", [1e-2, 0.3, 2.0, 50.0])
-def test_score_equals_denoiser_identity_and_autograd(sigma):
-    """Eq. 3: ∇ₓ log p(x; σ) (by autograd of log_prob) = score = (D(x; σ) − x)/σ²."""
-    gm = random_mixture()
-    x = (2 * randn(16, 3, seed=103)).requires_grad_(True)
+def test_score_equals_denoiser_identity_and_autograd(name, sigma):
+    """Eq. 3: ∇ₓ log p(x; σ) (by autograd of log_prob) = score = (D(x; σ) − x)/σ², for unequal
+    and equal component widths (the two code paths) and a finite data set."""
+    gm = MIXTURES[name]()
+    x = (2 * randn(16, gm.dim, seed=103)).requires_grad_(True)
     (grad,) = torch.autograd.grad(gm.log_prob(x, sigma).sum(), x)
     x = x.detach()
     identity = (gm(x, sigma) - x) / sigma**2
     torch.testing.assert_close(grad, identity, rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(gm.score(x, sigma), identity, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.05, 0.3, 2.0])
+def test_equal_width_denoiser_matches_the_posterior_mean_written_out(sigma):
+    """For line_1d (equal widths, weights 0.4/0.2/0.4) D(x; σ) = Σ_k r_k [μ_k + s²/(s² + σ²)(x − μ_k)],
+    r_k ∝ w_k N(x; μ_k, s² + σ²), written out naively here (to 1e-12): the fast path's weights,
+    widths and shrinkage all count."""
+    gm = toy_mixture("line_1d", std=0.2)
+    x = torch.linspace(-2, 2, 41, dtype=torch.float64)[:, None]  # [41, 1]
+    var = 0.2**2 + sigma**2
+    log_r = torch.log(gm.weights) - 0.5 * (x - gm.means.T) ** 2 / var  # [41, 3]
+    r = torch.softmax(log_r, dim=1)
+    shrink = 0.2**2 / var
+    expected = (r * (gm.means.T + shrink * (x - gm.means.T))).sum(1, keepdim=True)
+    torch.testing.assert_close(gm(x, sigma), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_log_prob_matches_direct_formula_and_integrates_to_one():

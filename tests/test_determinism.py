@@ -111,7 +111,10 @@ def test_a_mixture_keeps_every_tensor_on_one_device(device):
     tensors = {k: v for k, v in vars(mixture).items() if isinstance(v, torch.Tensor)}
     assert tensors and all(v.device.type == device for v in tensors.values())
     assert mixture.mean.device.type == device and mixture.covariance.device.type == device
-    assert mixture.sample(4).device.type == device
+    assert (
+        mixture.sample(4, generator=torch.Generator(device=device).manual_seed(0)).device.type
+        == device
+    )
     x = torch.zeros(4, 2, device=device)
     assert mixture(x, 0.5).device.type == device and mixture.score(x, 0.5).device.type == device
     moved = mixture.to("cpu")

@@ -107,7 +107,7 @@ def test_draw_order_and_formula(kind):
     both from the given generator (bit for bit), or from the global one in the same order."""
     loss = LOSSES[kind]()
     images = randn(6, 3, 4, 4, dtype=torch.float32)
-    net = lambda x, sigma, labels=None: 0.7 * x + 0.1  # noqa: E731
+    net = lambda x, sigma, labels=None: 0.7 * x + 0.1 * sigma  # noqa: E731  (depends on σ)
     got = loss(net, images, generator=generator(5))
     g = generator(5)
     sigma = loss.sample_sigma((6, 1, 1, 1), generator=g)
@@ -148,9 +148,12 @@ def test_sigma_is_constant_within_each_sample(kind):
 
     images = torch.zeros(5, 3, 32, 32)
     labels = torch.arange(5)
-    LOSSES[kind]()(net, images, labels, generator=generator(0))
+    loss = LOSSES[kind]()
+    loss(net, images, labels, generator=generator(0))
     sigma = received["sigma"]
     assert sigma.shape == (5, 1, 1, 1) and received["labels"] is labels
+    # exactly the σ that p_train draws first from the same generator, not a rescaled one
+    assert torch.equal(sigma, loss.sample_sigma((5, 1, 1, 1), generator=generator(0)))
     noise_std = received["x"].flatten(1).std(dim=1)  # [B]
     tol = 5 / math.sqrt(2 * 3 * 32 * 32)
     assert torch.allclose(noise_std / sigma.flatten(), torch.ones(5), atol=tol)

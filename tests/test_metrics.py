@@ -7,8 +7,16 @@ import scipy.linalg
 import torch
 from helpers import raises_naming
 
-from edm_src import fidelity_report, load_digits, mean_log_likelihood, mode_weights, toy_mixture
+from edm_src import (
+    GaussianMixture,
+    fidelity_report,
+    load_digits,
+    mean_log_likelihood,
+    mode_weights,
+    toy_mixture,
+)
 from edm_src.metrics import (
+    assign_components,
     frechet_distance,
     frechet_distance_gaussians,
     frechet_distance_samples,
@@ -34,6 +42,36 @@ def test_mode_weights_of_exact_samples():
     w = mode_weights(gm, gm.sample(40_000, generator=torch.Generator().manual_seed(0)))
     assert w.sum().item() == pytest.approx(1)
     assert ((w - gm.weights).abs() < 5 * (0.25 / 40_000) ** 0.5).all()
+
+
+def test_assign_components_weighs_prior_and_widths():
+    """The assignment is the posterior's argmax, log w_k − ½‖x − μ_k‖²/s_k² − D log s_k, not the
+    nearest mean: the midpoint of two equal components goes to the heavier; a point nearer a
+    narrow component but far out in its tails goes to the wide one."""
+    heavy = GaussianMixture(
+        torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64),
+        torch.tensor([0.3, 0.3]),
+        torch.tensor([0.1, 0.9]),
+    )
+    assert assign_components(heavy, torch.zeros(1, 2)).tolist() == [1]
+    assert assign_components(heavy, torch.tensor([[-0.05, 0.0]])).tolist() == [1]  # prior wins
+    assert assign_components(heavy, torch.tensor([[-0.9, 0.0]])).tolist() == [0]
+    widths = GaussianMixture(
+        torch.tensor([[0.0, 0.0], [1.0, 0.0]], dtype=torch.float64),
+        torch.tensor([0.05, 0.5]),
+        torch.ones(2),
+    )
+    # x = (0.4, 0): 0.4 from the narrow mean (8 of its widths), 0.6 from the wide (1.2 of its)
+    assert assign_components(widths, torch.tensor([[0.4, 0.0]])).tolist() == [1]
+    assert assign_components(widths, torch.tensor([[0.02, 0.0]])).tolist() == [0]
+    # with equal weights and widths the nearest mean decides: no term may be left out unnoticed
+    x = torch.tensor([[0.3, 0.0]])
+    log_post = (
+        torch.log(widths.weights)
+        - 0.5 * torch.cdist(x.double(), widths.means).square() / widths.stds**2
+    )
+    log_post = log_post - 2 * torch.log(widths.stds)
+    assert assign_components(widths, x).tolist() == log_post.argmax(dim=1).tolist()
 
 
 def test_mode_weights_detect_a_missing_mode():
@@ -175,6 +213,7 @@ def test_pca_features_of_digits():
     eigenvalues = torch.linalg.eigvalsh(torch.cov(data.reshape(1797, -1).T)).flip(0)[:16]
     torch.testing.assert_close(cov, torch.diag(eigenvalues), rtol=0, atol=1e-10)
     assert (eigenvalues.diff() <= 0).all()
+    torch.testing.assert_close(features.variances, eigenvalues, rtol=1e-10, atol=0)
     assert frechet_distance_samples(features(data), f) == pytest.approx(0, abs=1e-10)
     # Noise N(0, σ² I) adds σ² to every feature's variance: FD ≈ Σ_i (√(λ_i + σ²) − √λ_i)².
     noisy = frechet_distance_samples(features(data + 0.3 * randn(*data.shape)), f)

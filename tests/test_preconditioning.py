@@ -145,6 +145,9 @@ def test_iddpm_round_sigma_snaps_to_levels():
         assert k == k_ref and r == levels[k_ref]
     assert torch.equal(net.round_sigma(rounded, return_index=True), j)  # levels are fixed points
     assert torch.equal(net.coefficients(sigma)[3], (999 - j).double())
+    # An exact tie between two levels (their midpoint, in float64): the larger level, smaller j.
+    midpoint = (net.u[500].double() + net.u[501].double()) / 2
+    assert net.round_sigma(midpoint, return_index=True).item() == 500
 
 
 @pytest.mark.parametrize("kind", ["VP", "VE", "EDM"])
@@ -174,7 +177,6 @@ class RecordingModel(torch.nn.Module):
 @pytest.mark.parametrize("sigma_kind", ["scalar", "per-sample", "column"])
 def test_forward_is_c_skip_x_plus_c_out_F(kind, x_shape, sigma_kind):
     """forward = c_skip·x + c_out·F(c_in·x; c_noise); F gets c_in·x and labels [B]; output float32."""
-    torch.manual_seed(0)
     model = RecordingModel()
     net = PRECONDS[kind](model)
     B = x_shape[0]

@@ -63,6 +63,30 @@ def test_reference_samples_of_gaussian_data():
     torch.testing.assert_close(ve, (1 + shrink) / 2 * x_min, rtol=1e-7, atol=0)
 
 
+@pytest.mark.parametrize("sigma_min, eps", [(0.002, 1e-3), (0.5, 0.1)])
+def test_reference_samples_with_the_vp_last_step(sigma_min, eps):
+    """With σ(t), s(t) of VP (β's fitted to the range) the last Euler step from t = σ⁻¹(σ_min) to 0
+    applied to the closed-form x̂(σ_min) is x − t [(σ̇/σ + ṡ/s) x − (σ̇ s/σ) D], x = s x̂ (Eq. 4),
+    written out here in plain floats from Table 1 (at σ_min = 0.5 the ṡ/s term alone is 13%)."""
+    z, sigma_max = latents(6, 4), 80.0
+    L_min, L_max = math.log(sigma_min**2 + 1), math.log(sigma_max**2 + 1)
+    beta_d = 2 * (L_min / eps - L_max) / (eps - 1)
+    beta_min = L_max - 0.5 * beta_d
+    t = (math.sqrt(beta_min**2 + 2 * beta_d * L_min) - beta_min) / beta_d
+    sigma = math.sqrt(math.exp(0.5 * beta_d * t**2 + beta_min * t) - 1)
+    sigma_dot = 0.5 * (beta_d * t + beta_min) * (sigma + 1 / sigma)
+    s = 1 / math.sqrt(1 + sigma**2)
+    s_dot = -sigma * sigma_dot * s**3
+    x_hat = z * sigma_max * math.sqrt((sigma_min**2 + S**2) / (sigma_max**2 + S**2))
+    D = S**2 / (S**2 + sigma**2) * x_hat
+    x = s * x_hat
+    expected = x - t * ((sigma_dot / sigma + s_dot / s) * x - sigma_dot * s / sigma * D)
+    got = reference_samples(
+        gaussian(), z, sigma_min, sigma_max, schedule="vp", scaling="vp", epsilon_s=eps
+    )
+    torch.testing.assert_close(got, expected, rtol=1e-7, atol=0)
+
+
 def test_edm_sampler_converges_to_the_reference_at_order_two(mixture64, converged):
     """On the 64-D low-dimensional mixture, edm_sampler's endpoint error against reference_samples
     decays as N⁻² (Heun is second order; the reference is converged to ~1e-10)."""

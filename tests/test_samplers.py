@@ -229,6 +229,20 @@ def test_churn_gamma_is_capped_and_windowed():
     expected = torch.where(inside, 1 + 2 / 10, 1.0)  # γ = S_churn/N = 0.2 < √2 − 1
     torch.testing.assert_close(traj.t_hat / t, expected.to(torch.float64))
     assert inside.any() and not inside.all()
+    # The window is closed: S_min = t_{N−1} and S_max = t_0 themselves are churned.
+    t_grid = edm_sigma_steps(10)
+    traj = record_trajectory(
+        edm_sampler,
+        gaussian(),
+        latents(2, 4),
+        num_steps=10,
+        S_churn=2,
+        S_min=float(t_grid[-1]),
+        S_max=float(t_grid[0]),
+        randn_like=seeded_randn_like(0),
+    )
+    ratio = traj.t_hat / traj.t[:-1]
+    torch.testing.assert_close(ratio, torch.full((10,), 1.2, dtype=torch.float64))
     for sampler in (edm_sampler, ablation_sampler):  # x̂ − x has variance t̂² − t² (S_noise = 1)
         traj = record_trajectory(
             sampler,
@@ -483,6 +497,16 @@ ORACLE_CASES = [
         S_noise=1.003,
     ),
     dict(discretization="edm", schedule="linear", scaling="none", S_churn=40, S_min=0.05, S_max=50),
+    dict(
+        discretization="edm",
+        schedule="vp",
+        scaling="vp",
+        alpha=0.5,
+        S_churn=40,
+        S_min=0.05,
+        S_max=50,
+        S_noise=1.003,
+    ),
 ]
 
 

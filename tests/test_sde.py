@@ -5,6 +5,7 @@ import torch
 from helpers import raises_naming, randn
 
 from edm_src import GaussianMixture, ablation_sampler, record_trajectory, sde_sampler
+from edm_src.sweeps import seeded_randn_like
 
 
 def gaussian(s=0.5, D=1):
@@ -53,7 +54,7 @@ def test_noise_really_enters():
     """β̃ > 0 makes the paths random: two noise streams give different samples."""
     net, latents = gaussian(D=2), randn(4, 2, seed=103, dtype=torch.float32)
     a = sde_sampler(net, latents, num_steps=10, beta=1.0, randn_like=lambda x: torch.zeros_like(x))
-    b = sde_sampler(net, latents, num_steps=10, beta=1.0)
+    b = sde_sampler(net, latents, num_steps=10, beta=1.0, randn_like=seeded_randn_like(0))
     assert not torch.allclose(a, b)
 
 

@@ -96,7 +96,7 @@ def model(x, noise_labels, class_labels=None):
 NOT_NUMBERS = ["1.0", None, True, [1.0], object(), torch.ones(2)]
 BAD = {
     # finite numbers > 0
-    "positive": NOT_NUMBERS + [nan, inf, -inf, -1.0, 0.0, 1e400],
+    "positive": NOT_NUMBERS + [nan, inf, -inf, -1.0, 0.0],
     # finite numbers >= 0
     "nonneg": NOT_NUMBERS + [nan, inf, -inf, -1.0],
     # numbers >= 0, ∞ allowed
