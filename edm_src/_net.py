@@ -15,7 +15,6 @@ defaults when absent:
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import math
 import weakref
@@ -26,6 +25,7 @@ import torch
 from ._validation import (
     MIN_SAMPLING_SIGMA,
     all_finite,
+    cached_per_callable,
     check_callable,
     check_integer,
     check_real,
@@ -37,36 +37,26 @@ from ._validation import (
 Net = Callable[..., torch.Tensor]
 
 
-# Whether a callable (a function, or a class with __call__) takes three positional arguments;
-# reading a signature costs tens of microseconds, so each answer is kept while the callable lives.
-_TAKES_THREE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SIGNATURE_PROBLEMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _signature_problem(net: Net) -> str | None:
     """None if net can be called as net(x, sigma, class_labels), else its signature, as text."""
-    key = getattr(net, "__func__", net) if inspect.ismethod(net) else net
-    key = key if inspect.isfunction(key) else type(net)
-    try:
-        return _TAKES_THREE[key]
-    except (KeyError, TypeError):
-        pass
     try:
         signature = inspect.signature(net)
+    except (TypeError, ValueError):  # no signature to read (a builtin): the call itself will tell
+        return None
+    try:
         signature.bind(None, None, None)
-        problem = None
     except TypeError:
-        problem = str(signature)
-    except ValueError:  # no signature to read (a builtin): the call itself will tell
-        problem = None
-    with contextlib.suppress(TypeError):  # not weak-referenceable: ask again next time
-        _TAKES_THREE[key] = problem
-    return problem
+        return str(signature)
+    return None
 
 
 def check_net(net: Net, name: str = "net") -> Net:
     """A callable denoiser that can be called as net(x, sigma, class_labels) (see the module docstring)."""
     check_callable(name, net)
-    problem = _signature_problem(net)
+    problem = cached_per_callable(_SIGNATURE_PROBLEMS, net, _signature_problem)
     if problem is not None:
         raise ValueError(
             f"{name} must accept (x, sigma, class_labels=None), got a callable {problem}"
@@ -151,24 +141,28 @@ def check_latents(net: Net, latents: torch.Tensor, name: str = "latents") -> tor
     return latents.to(torch.float64)
 
 
+def check_returned(name: str, value: object, x: torch.Tensor, *, finite: bool) -> torch.Tensor:
+    """What the callable `name` (a net, a noise source) returned for x: a real floating tensor
+    shaped like x, and finite if asked; anything else is a `ValueError` naming the callable."""
+    if not isinstance(value, torch.Tensor) or value.shape != x.shape:
+        got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise ValueError(
+            f"{name} must return a real floating tensor shaped like x {tuple(x.shape)}, got {got}"
+        )
+    if not value.is_floating_point():
+        raise ValueError(
+            f"{name} must return a real floating tensor shaped like x {tuple(x.shape)}, "
+            f"got dtype {value.dtype}"
+        )
+    if finite and not all_finite(value):
+        raise ValueError(f"{name} output must be finite: {name} returned NaN or infinite values")
+    return value
+
+
 def net_output(denoised: object, x: torch.Tensor, *, finite: bool = False) -> torch.Tensor:
     """The net's output D(x; σ) as float64, checked to be a tensor shaped like x (and finite, if asked).
 
     The ODE solvers ask for finiteness: an adaptive solver given NaN shrinks its step for ever.
     """
-    if (
-        not isinstance(denoised, torch.Tensor)
-        or denoised.shape != x.shape
-        or not denoised.is_floating_point()
-    ):
-        got = (
-            tuple(denoised.shape) if isinstance(denoised, torch.Tensor) else type(denoised).__name__
-        )
-        if isinstance(denoised, torch.Tensor) and denoised.shape == x.shape:
-            got = f"dtype {denoised.dtype}"
-        raise ValueError(
-            f"net must return a real floating tensor shaped like x {tuple(x.shape)}, got {got}"
-        )
-    if finite and not all_finite(denoised):
-        raise ValueError("net output must be finite: the net returned NaN or infinite values")
+    denoised = check_returned("net", denoised, x, finite=finite)
     return denoised if denoised.dtype == torch.float64 else denoised.to(torch.float64)

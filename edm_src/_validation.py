@@ -263,30 +263,37 @@ def check_keywords(name: str, kwargs: Mapping[str, Any], allowed: Iterable[str])
         raise ValueError(f"{unknown[0]} is not a keyword argument of {name}; allowed: {options}")
 
 
-# Each callable's keyword arguments, read once from its signature (that costs tens of
-# microseconds) and kept while the callable (a function, or the class of a callable object) lives.
-_KEYWORDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def cached_per_callable(cache: weakref.WeakKeyDictionary, fn: Any, compute: Any) -> Any:
+    """`compute(fn)`, kept in `cache` while fn lives: what a signature says costs tens of
+    microseconds to read, and samplers ask at every call.
 
-
-def _keywords_of(fn: Any) -> tuple[str, ...] | None:
-    """The keyword arguments fn takes, or None if it takes **kwargs or has no signature to read."""
+    The key is the function itself (a bound method's function), or the class of a callable
+    object, whose `__call__` signature all its instances share.  A key that cannot be weakly
+    referenced is computed again each time.
+    """
     key = getattr(fn, "__func__", fn) if inspect.ismethod(fn) else fn
     key = key if inspect.isfunction(key) else type(fn)
     with contextlib.suppress(KeyError, TypeError):
-        return _KEYWORDS[key]
+        return cache[key]
+    value = compute(fn)
+    with contextlib.suppress(TypeError):
+        cache[key] = value
+    return value
+
+
+_KEYWORDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _read_keywords(fn: Any) -> tuple[str, ...] | None:
+    """The keyword arguments fn takes, or None if it takes **kwargs or has no signature to read."""
     try:
         parameters = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):  # no signature to read (a builtin): fn checks for itself
-        keywords = None
-    else:
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-            keywords = None
-        else:
-            kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-            keywords = tuple(p.name for p in parameters if p.kind in kinds)
-    with contextlib.suppress(TypeError):  # not weak-referenceable: read again next time
-        _KEYWORDS[key] = keywords
-    return keywords
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return tuple(p.name for p in parameters if p.kind in kinds)
 
 
 def check_forwarded(
@@ -300,7 +307,7 @@ def check_forwarded(
     taken = sorted(set(kwargs) & set(reserved))
     if taken:
         raise ValueError(f"{taken[0]} is set by the caller and cannot be given for {name}")
-    allowed = _keywords_of(fn)
+    allowed = cached_per_callable(_KEYWORDS, fn, _read_keywords)
     if allowed is None:
         return
     unknown = sorted(set(kwargs) - set(allowed))

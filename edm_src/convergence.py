@@ -22,7 +22,6 @@ from ._validation import (
     check_callable,
     check_choice,
     check_epsilon,
-    check_forwarded,
     check_num_steps,
     check_positive,
     check_real,
@@ -30,7 +29,7 @@ from ._validation import (
     check_tensor,
 )
 from .reference import _check_solve_settings, _final_step, _initial_state, solve_pf_ode
-from .samplers import Net, ablation_sampler, check_sampler_call, run_counted
+from .samplers import Net, _checked_runs, ablation_sampler
 from .schedules import SCALINGS, SCHEDULES, schedule_betas
 
 
@@ -108,10 +107,6 @@ def nfe_sweep(
     """
     num_steps = [check_num_steps(N) for N in check_sequence("num_steps", num_steps, min_length=1)]
     check_callable("metric", metric, allow_none=True)
-    check_callable("sampler", sampler)
-    check_forwarded(
-        "the sampler", sampler, sampler_kwargs, reserved=("num_steps", "net", "latents")
-    )
     latents = check_tensor("latents", latents)
     if len(latents) == 0:
         raise ValueError("latents must hold at least one sample: the errors are medians over them")
@@ -121,22 +116,19 @@ def nfe_sweep(
             f"reference must have the shape of latents {tuple(latents.shape)}, "
             f"got {tuple(reference.shape)}"
         )
-    for N in num_steps:  # every setting is checked before the first run
-        check_sampler_call(sampler, net, latents, num_steps=N, **sampler_kwargs)
-    rows = []
-    for N in num_steps:
-        x, nfe = run_counted(sampler, net, latents, num_steps=N, **sampler_kwargs)
+
+    def measure(x: torch.Tensor) -> tuple[float, float, float]:
+        """(median error, share switched, metric) of one run's samples."""
         error = per_sample_error(x, reference)  # [B]
         median = error.median().item()
-        rows.append(
-            (
-                N,
-                nfe,
-                median,
-                (error > 10 * median).double().mean().item(),
-                metric(x) if metric is not None else math.nan,
-            )
-        )
+        switched = (error > 10 * median).double().mean().item()
+        return median, switched, metric(x) if metric is not None else math.nan
+
+    settings = [{"num_steps": N} for N in num_steps]
+    runs = _checked_runs(
+        sampler, net, latents, settings, sampler_kwargs, measure=measure, reserved=("num_steps",)
+    )
+    rows = [(N, nfe, *measured) for N, (nfe, measured) in zip(num_steps, runs)]
     keys = ("num_steps", "nfe", "median_error", "switched", "metric")
     return {key: np.array(values) for key, values in zip(keys, zip(*rows))}
 

@@ -283,9 +283,8 @@ class GaussianMixture:
             shrink = self._s2 / (self._s2 + sigma * sigma)  # s²/v; σ² may overflow to ∞: shrink = 0
             return torch.lerp(D, x, shrink)
         noiseless = sigma == 0  # [B or 1, 1]
-        sigma_safe = torch.where(noiseless, 1.0, sigma).clamp(
-            min=SIGMA_FLOOR
-        )  # σ = 0 rows: x below
+        # σ = 0 rows are computed at σ = 1 and replaced by x below
+        sigma_safe = torch.where(noiseless, 1.0, sigma).clamp(min=SIGMA_FLOOR)  # [B or 1, 1]
         shrink = self._stds**2 / (self._stds**2 + sigma_safe**2)  # [B or 1, K'], s_k²/(s_k² + σ²)
         if self._equal_stds:
             D = self._posterior_mean(x, sigma_safe)  # [B, D]

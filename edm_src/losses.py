@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from ._net import check_net
+from ._net import check_net, check_returned
 from ._validation import (
     all_finite,
     check_callable,
@@ -147,11 +147,7 @@ class _Loss(abc.ABC):
         noise = torch.randn(y.shape, generator=generator, dtype=y.dtype, device=y.device)
         n = noise * sigma  # [B, ...]
         D_yn = net(y + n, sigma, labels, **net_kwargs)  # [B, ...]
-        if not isinstance(D_yn, torch.Tensor) or D_yn.shape != y.shape:
-            got = tuple(D_yn.shape) if isinstance(D_yn, torch.Tensor) else type(D_yn).__name__
-            raise ValueError(
-                f"net must return a tensor shaped like images {tuple(y.shape)}, got {got}"
-            )
+        D_yn = check_returned("net", D_yn, y, finite=False)  # [B, ...], shaped like y
         loss = weight * (D_yn - y) ** 2
         if not all_finite(loss):
             raise ValueError("net output must be finite: the loss came out NaN or infinite")

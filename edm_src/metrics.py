@@ -214,22 +214,31 @@ def frechet_distance_gaussians(
     return max(float(distance), 0.0)
 
 
+def _samples_and_gaussian(
+    x: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Samples x [B, ...] and a Gaussian N(mean, cov), checked: mean [D] sets the dimension, cov
+    [D, D] is symmetric and positive semi-definite, x has D numbers per sample; all float64 on
+    x's device."""
+    x = _flat("x", x)  # [B, D']
+    mean = check_tensor("mean", mean, max_ndim=1, float_dtype=torch.float64)
+    mean = _bounded("mean", mean.to(x).reshape(-1))  # [D]
+    D = len(mean)
+    cov = check_tensor("cov", cov, float_dtype=torch.float64).to(x)  # [D, D]
+    if cov.shape != (D, D):
+        raise ValueError(f"cov must have shape [{D}, {D}] to match mean, got {tuple(cov.shape)}")
+    if x.shape[1] != D:
+        raise ValueError(f"x must have {D} numbers per sample to match mean, got {x.shape[1]}")
+    return x, mean, _check_covariance("cov", cov)
+
+
 def frechet_distance(x: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor) -> float:
     """Fréchet distance between the Gaussian fitted to samples x [B, ...] and N(mean, cov).
 
     With a `GaussianMixture` target, pass its exact `.mean` and `.covariance`:
     then only the samples carry sampling error.
     """
-    x = _flat("x", x)  # [B, D]
-    D = x.shape[1]
-    mean = check_tensor("mean", mean, max_ndim=1, float_dtype=torch.float64)
-    mean = _bounded("mean", mean.to(x).reshape(-1))  # [D]
-    cov = check_tensor("cov", cov, float_dtype=torch.float64).to(x)  # [D, D]
-    if mean.shape != (D,):
-        raise ValueError(f"mean must have {D} entries to match x, got shape {tuple(mean.shape)}")
-    if cov.shape != (D, D):
-        raise ValueError(f"cov must have shape [{D}, {D}] to match x, got {tuple(cov.shape)}")
-    _check_covariance("cov", cov)
+    x, mean, cov = _samples_and_gaussian(x, mean, cov)  # [B, D], [D], [D, D]
     return frechet_distance_gaussians(*_mean_cov(x), mean, cov)
 
 

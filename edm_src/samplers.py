@@ -1,13 +1,8 @@
 """The paper's samplers: Algorithm 2 (`edm_sampler`) and the general Algorithm 1 (`ablation_sampler`).
 
-The `net` protocol (`edm_src._net`).  A denoiser is any callable
+The `net` protocol (`edm_src._net`): a denoiser is any callable
 `net(x, sigma, class_labels=None)` returning D(x; σ) (Eq. 2–3) with the shape of
-x.  Optional attributes are honoured, with defaults when absent:
-  * `net.sigma_min`, `net.sigma_max` — the σ range it supports (0, ∞); the
-    sampling range is clamped to it;
-  * `net.round_sigma(sigma)` — snaps σ to a level the network knows (identity),
-    e.g. the discrete levels u_j of an iDDPM network;
-  * `net.dim` — values per sample, to check the latents' shape up front.
+x, with optional `sigma_min`, `sigma_max`, `round_sigma` and `dim` attributes.
 The samplers run in float64; the net receives float64 x and a 0-dim float64 σ,
 and its output is cast back to float64.
 
@@ -42,6 +37,7 @@ from ._net import (  # the net protocol; net_* are re-exported for the chapters'
     Net,
     check_latents,
     check_net,
+    check_returned,
     net_clamp_range,  # noqa: F401
     net_output,
     net_round_sigma,
@@ -139,18 +135,7 @@ def _noise_source(
     """Wrap `randn_like` so that its draws are checked to be shaped like x (ε_i ~ N(0, I), Algorithm 2)."""
 
     def draw(x: torch.Tensor) -> torch.Tensor:
-        noise = randn_like(x)
-        ok = isinstance(noise, torch.Tensor) and noise.shape == x.shape
-        if not ok or not noise.is_floating_point():
-            got = tuple(noise.shape) if isinstance(noise, torch.Tensor) else type(noise).__name__
-            got = f"dtype {noise.dtype}" if ok else got
-            raise ValueError(
-                f"randn_like must return a real floating tensor shaped like x {tuple(x.shape)}, "
-                f"got {got}"
-            )
-        if not all_finite(noise):
-            raise ValueError("randn_like must return finite noise, got NaN or infinite values")
-        return noise
+        return check_returned("randn_like", randn_like(x), x, finite=True)
 
     return draw
 
@@ -249,6 +234,36 @@ def run_counted(
     check_forwarded("the sampler", sampler, kwargs, reserved=("net", "latents"))
     counting = CountingNet(net)
     return sampler(counting, latents, **kwargs), counting.nfe
+
+
+def _checked_runs(
+    sampler: Callable[..., torch.Tensor],
+    net: Net,
+    latents: torch.Tensor,
+    settings: list[dict[str, Any]],
+    kwargs: dict[str, Any],
+    *,
+    measure: Callable[[torch.Tensor], Any],
+    reserved: tuple[str, ...] = (),
+    noise: Callable[[], Callable[[torch.Tensor], torch.Tensor]] | None = None,
+) -> list[tuple[int, Any]]:
+    """(NFE, measure(samples)) of `sampler(net, latents, **setting, **kwargs)` for each setting.
+
+    The sweeps' and the NFE studies' common loop.  Every setting is checked (`check_sampler_call`)
+    before the first run, so that a bad value fails at once rather than after the others have
+    run.  With `noise`, each run gets `randn_like=noise()`, a fresh noise source, so that runs
+    differ only in their setting.  Keywords in `reserved` are set by the caller.
+    """
+    check_callable("sampler", sampler)
+    check_forwarded("the sampler", sampler, kwargs, reserved=("net", "latents", *reserved))
+    for setting in settings:
+        check_sampler_call(sampler, net, latents, **setting, **kwargs)
+    runs = []
+    for setting in settings:
+        fresh = {} if noise is None else {"randn_like": noise()}
+        samples, nfe = run_counted(sampler, net, latents, **fresh, **setting, **kwargs)
+        runs.append((nfe, measure(samples)))
+    return runs
 
 
 # ------------------------------------------------------------ Algorithm 2

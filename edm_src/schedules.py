@@ -20,6 +20,7 @@ float64 tensor [N], without the final σ_N = 0 that the samplers append.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Callable
 
@@ -291,17 +292,25 @@ def no_scaling_deriv(t: torch.Tensor | float) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------- by name
-def _schedule_formulas(name: str, beta_d: float, beta_min: float) -> tuple[Fn, Fn, Fn]:
-    """(σ, σ̇, σ⁻¹) of schedule `name` without argument checks, for times a caller has checked."""
-    if name == "vp":
-        return (
-            lambda t: _vp_sigma(t, beta_d, beta_min),
-            lambda t: _vp_sigma_deriv(t, beta_d, beta_min),
-            lambda sigma: _vp_sigma_inv(sigma, beta_d, beta_min),
-        )
-    if name == "ve":
-        return _ve_sigma, _ve_sigma_deriv, _ve_sigma_inv
-    return _identity, _ones, _identity
+# Per schedule: (σ, σ̇, σ⁻¹) as public functions that check their argument, and as bare formulas.
+_SCHEDULE_FUNCTIONS = {
+    "vp": ((vp_sigma, vp_sigma_deriv, vp_sigma_inv), (_vp_sigma, _vp_sigma_deriv, _vp_sigma_inv)),
+    "ve": ((ve_sigma, ve_sigma_deriv, ve_sigma_inv), (_ve_sigma, _ve_sigma_deriv, _ve_sigma_inv)),
+    "linear": ((linear_sigma, linear_sigma_deriv, linear_sigma_inv), (_identity, _ones, _identity)),
+}
+
+
+def _schedule_formulas(
+    name: str, beta_d: float, beta_min: float, *, checked: bool = False
+) -> tuple[Fn, Fn, Fn]:
+    """(σ, σ̇, σ⁻¹) of schedule `name`, VP's bound to (beta_d, beta_min): the public functions,
+    which check their argument, or (`checked=False`) the bare formulas, for times a caller has
+    checked (the samplers' own grids)."""
+    public, bare = _SCHEDULE_FUNCTIONS[name]
+    functions = public if checked else bare
+    if name != "vp":
+        return functions
+    return tuple(functools.partial(f, beta_d=beta_d, beta_min=beta_min) for f in functions)
 
 
 def _scaling_formulas(name: str, sigma: Fn, sigma_deriv: Fn) -> tuple[Fn, Fn]:
@@ -328,15 +337,7 @@ def get_schedule(name: str, beta_d: float = 19.9, beta_min: float = 0.1) -> tupl
     """
     check_choice("name", name, SCHEDULES, "schedule")
     beta_d, beta_min = _vp_betas(beta_d, beta_min)
-    if name == "vp":
-        return (
-            lambda t: vp_sigma(t, beta_d, beta_min),
-            lambda t: vp_sigma_deriv(t, beta_d, beta_min),
-            lambda sigma: vp_sigma_inv(sigma, beta_d, beta_min),
-        )
-    if name == "ve":
-        return ve_sigma, ve_sigma_deriv, ve_sigma_inv
-    return linear_sigma, linear_sigma_deriv, linear_sigma_inv
+    return _schedule_formulas(name, beta_d, beta_min, checked=True)
 
 
 def get_scaling(name: str, sigma: Fn, sigma_deriv: Fn) -> tuple[Fn, Fn]:

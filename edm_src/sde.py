@@ -20,9 +20,9 @@ from collections.abc import Callable
 
 import torch
 
-from ._net import check_latents, check_net, net_output, net_round_sigma, sampling_range
-from ._validation import check_callable, check_num_steps, check_positive, check_real
-from .samplers import _finite_samples, _noise_source, _step_record
+from ._net import net_output, net_round_sigma, sampling_range
+from ._validation import check_real
+from .samplers import _check_sampler_args, _finite_samples, _noise_source, _step_record
 from .schedules import edm_sigma_steps
 
 
@@ -55,13 +55,10 @@ def sde_sampler(
     `randn_like` is called once per step, except in the last (deterministic) one, and never
     with beta = 0 (the probability-flow ODE).
     """
-    check_net(net)
-    check_callable("randn_like", randn_like)
-    check_callable("callback", callback, allow_none=True)
-    num_steps = check_num_steps(num_steps)
-    rho = check_positive("rho", rho)
+    latents, num_steps, rho = _check_sampler_args(
+        net, latents, randn_like, num_steps, rho, callback
+    )
     beta = check_real("beta", beta, low=0.0, high=1e3)  # β̃ = 1 is the original SDE's strength
-    latents = check_latents(net, latents)
     sigma_min, sigma_max = sampling_range(net, sigma_min, sigma_max)
     draw = _noise_source(randn_like)
     t_steps = edm_sigma_steps(num_steps, sigma_min, sigma_max, rho).to(latents.device)  # [N]

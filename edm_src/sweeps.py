@@ -39,8 +39,14 @@ from ._validation import (
     check_sigma_tensor,
     check_tensor,
 )
-from .metrics import _check_covariance, _flat, _mean_cov, frechet_distance_gaussians
-from .samplers import Net, check_sampler_call, run_counted
+from .metrics import (
+    _check_covariance,
+    _flat,
+    _mean_cov,
+    _samples_and_gaussian,
+    frechet_distance_gaussians,
+)
+from .samplers import Net, _checked_runs
 
 Metric = Callable[[torch.Tensor], Any]
 Sampler = Callable[..., torch.Tensor]
@@ -80,28 +86,29 @@ def setting_sweep(
     fresh `seeded_randn_like(seed)`, so runs differ only in the swept setting.
     Example: ``setting_sweep(edm_sampler, net, z, metric, "S_churn", [0, 5, 10], num_steps=32)``.
     """
-    check_callable("sampler", sampler)
     check_callable("metric", metric)
     if not isinstance(name, str) or name in kwargs or name in ("randn_like", "latents", "net"):
         raise ValueError(
             f"name={name!r} must be a sampler keyword that is not also given in kwargs"
         )
     values = check_sequence("values", values, min_length=1)
-    check_forwarded("the sampler", sampler, kwargs, reserved=("randn_like", "net", "latents"))
+    check_callable("sampler", sampler)
     try:
         check_forwarded("the sampler", sampler, {name: None})
     except ValueError:
         raise ValueError(f"name={name!r} must be a keyword argument of the sampler") from None
-    seeded_randn_like(seed)  # checks the seed before any run
-    for value in values:  # every setting is checked before the first run
-        check_sampler_call(sampler, net, latents, **{name: value}, **kwargs)
-    results = []
-    for value in values:
-        samples = sampler(
-            net, latents, randn_like=seeded_randn_like(seed), **{name: value}, **kwargs
-        )
-        results.append(metric(samples))
-    return results
+    seed = check_seed("seed", seed)
+    runs = _checked_runs(
+        sampler,
+        net,
+        latents,
+        [{name: value} for value in values],
+        kwargs,
+        measure=metric,
+        reserved=("randn_like",),
+        noise=lambda: seeded_randn_like(seed),
+    )
+    return [result for _, result in runs]
 
 
 def metric_vs_nfe(
@@ -120,22 +127,20 @@ def metric_vs_nfe(
     batch is one evaluation): 2N − 1 for Algorithm 2, N for Euler–Maruyama.
     Runs share `latents` and a fresh `seeded_randn_like(seed)` as in `setting_sweep`.
     """
-    check_callable("sampler", sampler)
     check_callable("metric", metric)
     steps = [check_num_steps(n, "steps") for n in check_sequence("steps", steps, min_length=1)]
-    reserved = ("randn_like", "num_steps", "net", "latents")
-    check_forwarded("the sampler", sampler, kwargs, reserved=reserved)
-    seeded_randn_like(seed)  # checks the seed before any run
-    for num_steps in steps:  # every setting is checked before the first run
-        check_sampler_call(sampler, net, latents, num_steps=num_steps, **kwargs)
-    nfes, results = [], []
-    for num_steps in steps:
-        samples, nfe = run_counted(
-            sampler, net, latents, randn_like=seeded_randn_like(seed), num_steps=num_steps, **kwargs
-        )
-        nfes.append(nfe)
-        results.append(metric(samples))
-    return nfes, results
+    seed = check_seed("seed", seed)
+    runs = _checked_runs(
+        sampler,
+        net,
+        latents,
+        [{"num_steps": num_steps} for num_steps in steps],
+        kwargs,
+        measure=metric,
+        reserved=("randn_like", "num_steps"),
+        noise=lambda: seeded_randn_like(seed),
+    )
+    return [nfe for nfe, _ in runs], [result for _, result in runs]
 
 
 # ------------------------------------------------------------- measures
@@ -161,16 +166,10 @@ def whitened_frechet_distance(x: torch.Tensor, mean: torch.Tensor, cov: torch.Te
     total variance.  Invariant under any invertible affine map applied to the
     samples and the target alike.  `cov` must be positive definite.
     """
-    mean = check_tensor("mean", mean, float_dtype=torch.float64).to(torch.float64).reshape(-1)
-    cov = check_tensor("cov", cov, min_ndim=2, max_ndim=2).to(torch.float64)  # [D, D]
+    x, mean, cov = _samples_and_gaussian(x, mean, cov)  # [B, D], [D], [D, D]
     D = len(mean)
-    if cov.shape != (D, D):
-        raise ValueError(f"cov must have shape [{D}, {D}] to match mean, got {tuple(cov.shape)}")
-    x = _flat("x", x)
-    if x.shape[1] != D:
-        raise ValueError(f"x must have {D} numbers per sample to match mean, got {x.shape[1]}")
-    W = _inverse_sqrt_psd(cov, "cov").to(x.device)  # [D, D], symmetric
-    m, S = _mean_cov((x - mean.to(x.device)) @ W)
+    W = _inverse_sqrt_psd(cov, "cov")  # [D, D], symmetric
+    m, S = _mean_cov((x - mean) @ W)
     return frechet_distance_gaussians(
         m, S, torch.zeros_like(m), torch.eye(D, dtype=torch.float64, device=x.device)
     )

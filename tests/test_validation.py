@@ -16,8 +16,10 @@ arguments at once (a range, a mismatch of shapes) are in `RELATIONS`.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,6 +32,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from helpers import raises_naming, randn  # noqa: E402
 
+import edm_src  # noqa: E402
 from edm_src import (  # noqa: E402
     _net,  # noqa: E402
     benchmarks,
@@ -400,6 +403,18 @@ SPECS: list[Spec] = [
             Named("x", "net"),
             Named(torch.zeros(2, 2), "net"),
             Named(torch.zeros(3, 2, 1), "net"),
+        ],
+    ),
+    spec(
+        "_net.check_returned",
+        lambda **kw: _net.check_returned(
+            **({"name": "randn_like", "value": POINTS, "x": POINTS, "finite": True} | kw)
+        ),
+        value=[
+            Named(None, "randn_like"),
+            Named(torch.zeros(2, 2), "randn_like"),
+            Named(POINTS.to(torch.int64), "randn_like"),
+            Named(POINTS * math.nan, "randn_like output"),
         ],
     ),
     # ---------------------------------------------------------------- schedules
@@ -1265,23 +1280,12 @@ EXEMPT = {
     "samplers.CountingNet.__call__": "passes its arguments on to the wrapped net, which checks them",
 }
 
+# Every module of the package (the validation layer's own checks are tested through these), so
+# that a new module's public functions are missed by nothing.
 MODULES = [
-    _net,
-    benchmarks,
-    convergence,
-    data,
-    denoisers,
-    losses,
-    metrics,
-    plotting,
-    preconditioning,
-    published,
-    reference,
-    samplers,
-    schedules,
-    sde,
-    sweeps,
-    table1,
+    importlib.import_module(f"edm_src.{info.name}")
+    for info in pkgutil.iter_modules(edm_src.__path__)
+    if info.name != "_validation"
 ]
 
 
