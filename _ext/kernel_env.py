@@ -5,8 +5,8 @@ local_extensions``).  myst-nb and jupyter-cache start each chapter's kernel
 with a copy of the build's environment, so what ``setup`` puts in
 ``os.environ`` (before any chapter executes) reaches every kernel:
 
-- ``EDM_BOOK_BUILD=1``: ``edm_src.plotting.in_book_build()`` is true, and
-  ``edm_src.plotting.explorable`` precomputes every frame of an interactive
+- ``EDM_BOOK_BUILD=1``: ``edm_src.instruments.plotting.in_book_build()`` is true, and
+  ``edm_src.instruments.plotting.explorable`` precomputes every frame of an interactive
   figure for the static site.  A kernel a reader starts (JupyterLab, Binder,
   Colab) lacks the variable and gets live ipywidgets controls instead.
 - ``OMP_NUM_THREADS=1``, unless already set: one OpenMP (torch) thread per
@@ -23,7 +23,7 @@ import os
 
 from sphinx.application import Sphinx
 
-BOOK_BUILD_ENV = "EDM_BOOK_BUILD"  # read by edm_src.plotting.in_book_build()
+BOOK_BUILD_ENV = "EDM_BOOK_BUILD"  # read by edm_src.instruments.plotting.in_book_build()
 
 
 def setup(app: Sphinx) -> dict:

@@ -6,7 +6,7 @@ from the installed ``plotly`` package (``plotly/package_data/plotly.min.js``)
 into the site's ``_static/`` and every page that draws a plotly figure loads
 it with a plain ``<script src="_static/plotly.min.js?v=...">`` in its
 ``<head>``; the other pages do not load it.  The
-interactive figures of ``edm_src.plotting`` (``InteractiveFigure``) then call
+interactive figures of ``edm_src.instruments.plotting`` (``InteractiveFigure``) then call
 the global ``Plotly`` from their inline scripts.  Nothing from the plotly
 package is committed to the repository: the file always matches the installed,
 pinned plotly, and its checksum in the URL busts browser caches on upgrades.

@@ -1,6 +1,6 @@
 """edm_src: the mathematics of Karras et al. 2022 (EDM), small, exact and tested.
 
-Everything a chapter of the book needs is importable from the top level:
+The package has two layers.  The top level is the paper's mathematics:
 
 * samplers (Algorithms 1–2): `edm_sampler`, `ablation_sampler`, `record_trajectory`, `CountingNet`;
 * the SDE family of Eq. 6: `sde_sampler`;
@@ -9,15 +9,28 @@ Everything a chapter of the book needs is importable from the top level:
 * losses (Table 1, Sec. 5): `VPLoss`, `VELoss`, `EDMLoss`;
 * exact denoisers: `GaussianMixture`, `EmpiricalDenoiser` (Eq. 57);
 * data: `load_digits`, `toy_mixture`, `toy_samples`;
-* metrics against a known distribution: `fidelity_report`, `frechet_distance`, `sliced_wasserstein`, …;
-* Chapter 3's benchmarks (`benchmarks`: `low_dim_mixture`, `ImperfectDenoiser`, …) and
-  converged reference solutions (`reference`: `solve_pf_ode`, `reference_samples`, `rk45_sampler`, …);
-* Table 1 as data: the `table1` module;
-* the paper's published numbers: the `published` module.
+* and beneath them the one validation layer (`_validation`) and the net protocol (`_net`).
+
+`edm_src.instruments` holds the book's measuring instruments, which use the mathematics and
+are never used by it:
+
+* benchmarks with exact answers (`benchmarks`: `low_dim_mixture`, `ImperfectDenoiser`, …);
+* converged reference solutions (`reference`: `solve_pf_ode`, `reference_samples`,
+  `rk45_sampler`, …) and convergence orders (`convergence`);
+* sweeps of sampler settings (`sweeps`);
+* metrics against a known distribution (`metrics`: `fidelity_report`, `frechet_distance`,
+  `sliced_wasserstein`, …);
+* the paper's published numbers (`published`) and Table 1 as data (`table1`);
+* plotting (`plotting`, imported on first use).
+
+Everything a chapter of the book needs is importable from the top level: the instruments'
+modules and their most used names are re-exported here (`from edm_src import benchmarks,
+frechet_distance`), and `edm_src.instruments.<module>` is each one's own path.
 """
 
-from . import benchmarks, convergence, published, reference, schedules, sweeps, table1
-from .benchmarks import ImperfectDenoiser, digits_benchmark, low_dim_mixture, ring_2d
+from types import ModuleType
+
+from . import instruments, schedules
 from .data import (
     TOY_MIXTURES,
     TOY_SAMPLES,
@@ -27,8 +40,17 @@ from .data import (
     toy_samples,
 )
 from .denoisers import EmpiricalDenoiser, GaussianMixture
-from .losses import EDMLoss, VELoss, VPLoss
-from .metrics import (
+from .instruments import (
+    benchmarks,
+    convergence,
+    metrics,  # noqa: F401  (edm_src.metrics, as before the move; not in __all__)
+    published,
+    reference,
+    sweeps,
+    table1,
+)
+from .instruments.benchmarks import ImperfectDenoiser, digits_benchmark, low_dim_mixture, ring_2d
+from .instruments.metrics import (
     fidelity_report,
     frechet_distance,
     frechet_distance_gaussians,
@@ -40,12 +62,19 @@ from .metrics import (
     rms_error,
     sliced_wasserstein,
 )
+from .instruments.reference import (
+    local_truncation_error,
+    reference_samples,
+    rk45_sampler,
+    solve_pf_ode,
+)
+from .losses import EDMLoss, VELoss, VPLoss
 from .preconditioning import EDMPrecond, VEPrecond, VPPrecond, iDDPMPrecond
-from .reference import local_truncation_error, reference_samples, rk45_sampler, solve_pf_ode
 from .samplers import CountingNet, Trajectory, ablation_sampler, edm_sampler, record_trajectory
 from .sde import sde_sampler
 
 __all__ = [
+    "instruments",
     "benchmarks",
     "convergence",
     "published",
@@ -93,3 +122,11 @@ __all__ = [
     "record_trajectory",
     "sde_sampler",
 ]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """`edm_src.plotting`, the instruments' plotting module, imported on first access (PEP 562),
+    so that `import edm_src` loads neither matplotlib nor plotly."""
+    if name == "plotting":
+        return instruments.plotting
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,9 +6,14 @@ import pytest
 import torch
 from helpers import raises_naming
 
-from edm_src.benchmarks import ImperfectDenoiser, digits_benchmark, low_dim_mixture, ring_2d
 from edm_src.denoisers import EmpiricalDenoiser, GaussianMixture
-from edm_src.reference import reference_samples, solve_pf_ode
+from edm_src.instruments.benchmarks import (
+    ImperfectDenoiser,
+    digits_benchmark,
+    low_dim_mixture,
+    ring_2d,
+)
+from edm_src.instruments.reference import reference_samples, solve_pf_ode
 
 S = 0.5  # std of the Gaussian test data N(0, S² I)
 

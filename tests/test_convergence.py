@@ -8,7 +8,7 @@ import torch
 from helpers import randn
 
 from edm_src import GaussianMixture, ablation_sampler, edm_sampler, reference_samples
-from edm_src.convergence import (
+from edm_src.instruments.convergence import (
     converged_references,
     lowest_nfe_within,
     nfe_sweep,

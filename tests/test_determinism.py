@@ -17,10 +17,10 @@ import torch
 from helpers import raises_naming, randn
 
 from edm_src import GaussianMixture, toy_mixture
-from edm_src.benchmarks import ImperfectDenoiser, low_dim_mixture
+from edm_src.instruments.benchmarks import ImperfectDenoiser, low_dim_mixture
+from edm_src.instruments.sweeps import seeded_randn_like
 from edm_src.samplers import ablation_sampler, edm_sampler
 from edm_src.sde import sde_sampler
-from edm_src.sweeps import seeded_randn_like
 
 NET = ImperfectDenoiser(low_dim_mixture(dim=6, num_components=5), delta=0.05, bias=0.3)
 Z = randn(7, 6)

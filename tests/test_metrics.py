@@ -15,7 +15,7 @@ from edm_src import (
     mode_weights,
     toy_mixture,
 )
-from edm_src.metrics import (
+from edm_src.instruments.metrics import (
     assign_components,
     frechet_distance,
     frechet_distance_gaussians,

@@ -10,7 +10,7 @@ import torch  # noqa: E402
 from helpers import raises_naming
 
 from edm_src import toy_mixture  # noqa: E402
-from edm_src.plotting import (  # noqa: E402
+from edm_src.instruments.plotting import (  # noqa: E402
     grid_points,
     image_grid,
     plot_density_1d_over_sigma,
@@ -80,7 +80,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
-from edm_src.plotting import (  # noqa: E402
+from edm_src.instruments.plotting import (  # noqa: E402
     COLORS,
     PLOTLY_MIMETYPE,
     curve_trace,
@@ -219,7 +219,7 @@ kernelspec:
 ```{code-cell} ipython3
 import numpy as np
 from myst_nb import glue
-from edm_src.plotting import (curve_trace, log_layout, points_layout, points_trace,
+from edm_src.instruments.plotting import (curve_trace, log_layout, points_layout, points_trace,
                               show_interactive, slider_figure)
 
 rng = np.random.default_rng(0)
@@ -308,7 +308,12 @@ import base64  # noqa: E402
 
 import ipywidgets  # noqa: E402
 
-from edm_src.plotting import BOOK_BUILD_ENV, InteractiveFigure, explorable, in_book_build  # noqa: E402
+from edm_src.instruments.plotting import (  # noqa: E402
+    BOOK_BUILD_ENV,
+    InteractiveFigure,
+    explorable,
+    in_book_build,
+)
 
 SOLVERS = {"Euler": 1.0, "Heun": 2.0}
 STEPS = (2, 4, 8)

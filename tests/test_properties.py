@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from edm_src import EDMLoss, EmpiricalDenoiser, GaussianMixture, VELoss, VPLoss, toy_mixture
+from edm_src.instruments.sweeps import seeded_randn_like
 from edm_src.preconditioning import EDMPrecond, VEPrecond, VPPrecond, iDDPMPrecond
 from edm_src.samplers import ablation_sampler, edm_sampler
 from edm_src.sde import sde_sampler
-from edm_src.sweeps import seeded_randn_like
 
 SETTINGS = settings(
     max_examples=60,

@@ -6,10 +6,15 @@ import pytest
 import torch
 from helpers import raises_naming
 
-from edm_src.benchmarks import low_dim_mixture
 from edm_src.denoisers import GaussianMixture
-from edm_src.metrics import rms_error
-from edm_src.reference import local_truncation_error, reference_samples, rk45_sampler, solve_pf_ode
+from edm_src.instruments.benchmarks import low_dim_mixture
+from edm_src.instruments.metrics import rms_error
+from edm_src.instruments.reference import (
+    local_truncation_error,
+    reference_samples,
+    rk45_sampler,
+    solve_pf_ode,
+)
 from edm_src.samplers import CountingNet, ablation_sampler, edm_sampler
 
 S = 0.5  # std of the Gaussian test data N(0, S² I)

@@ -7,6 +7,7 @@ import torch
 from helpers import raises_naming
 
 from edm_src.denoisers import GaussianMixture
+from edm_src.instruments.sweeps import seeded_randn_like
 from edm_src.samplers import (
     CountingNet,
     Trajectory,
@@ -15,7 +16,6 @@ from edm_src.samplers import (
     record_trajectory,
 )
 from edm_src.schedules import edm_sigma_steps
-from edm_src.sweeps import seeded_randn_like
 
 S_DATA = 0.5  # std of the Gaussian test data N(0, s² I)
 

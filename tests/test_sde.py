@@ -5,7 +5,7 @@ import torch
 from helpers import raises_naming, randn
 
 from edm_src import GaussianMixture, ablation_sampler, record_trajectory, sde_sampler
-from edm_src.sweeps import seeded_randn_like
+from edm_src.instruments.sweeps import seeded_randn_like
 
 
 def gaussian(s=0.5, D=1):

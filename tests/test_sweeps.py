@@ -1,4 +1,4 @@
-"""Sweeps of sampler settings and their measures (edm_src.sweeps, Sec. 4)."""
+"""Sweeps of sampler settings and their measures (edm_src.instruments.sweeps, Sec. 4)."""
 
 import math
 
@@ -8,7 +8,7 @@ from helpers import raises_naming
 
 from edm_src import ImperfectDenoiser, edm_sampler, frechet_distance, low_dim_mixture, sde_sampler
 from edm_src.denoisers import GaussianMixture
-from edm_src.sweeps import (
+from edm_src.instruments.sweeps import (
     denoiser_error_profile,
     metric_vs_nfe,
     seeded_randn_like,

@@ -1,9 +1,19 @@
-"""The rendered Table 1 (`edm_src.table1`) agrees cell by cell with the code that runs."""
+"""The rendered Table 1 (`edm_src.instruments.table1`) agrees cell by cell with the code that runs."""
 
 import pytest
 import torch
 
 from edm_src import EDMLoss, EDMPrecond, VELoss, VEPrecond, VPLoss, VPPrecond, iDDPMPrecond
+from edm_src.instruments.table1 import (
+    ARGUMENT,
+    COLUMNS,
+    EDM,
+    IDDPM,
+    TABLE1,
+    VE,
+    VP,
+    table1_markdown,
+)
 from edm_src.schedules import (
     edm_sigma_steps,
     get_scaling,
@@ -13,7 +23,6 @@ from edm_src.schedules import (
     ve_sigma_steps,
     vp_sigma_steps,
 )
-from edm_src.table1 import ARGUMENT, COLUMNS, EDM, IDDPM, TABLE1, VE, VP, table1_markdown
 
 SIGMAS = [0.002, 0.01, 0.1, 0.5, 1.0, 3.0, 20.0, 80.0]
 TIMES = [1e-3, 0.01, 0.2, 0.5, 1.0]

@@ -27,7 +27,7 @@ from matplotlib.colors import TABLEAU_COLORS, Colormap
 from matplotlib.quiver import Quiver
 from plotly.basedatatypes import BaseTraceType
 
-from ._validation import (
+from .._validation import (
     check_bool,
     check_callable,
     check_integer,
@@ -35,7 +35,7 @@ from ._validation import (
     check_sequence,
     check_tensor,
 )
-from .denoisers import GaussianMixture
+from ..denoisers import GaussianMixture
 from .metrics import _check_mixture
 
 if TYPE_CHECKING:

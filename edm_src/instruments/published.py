@@ -6,7 +6,7 @@ the book measures itself, instead of typing them into the prose.  Source:
 Karras et al. 2022, as collected in the project's EDM facts sheet.
 """
 
-from ._validation import check_choice
+from .._validation import check_choice
 
 #: Headline FIDs of the paper's final models (lower is better) and the NFE they use.
 HEADLINE_FID = {

@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import torch
 
-from ._validation import (
+from .._validation import (
     check_bool,
     check_generator,
     check_integer,
@@ -34,7 +34,7 @@ from ._validation import (
     check_seed,
     check_tensor,
 )
-from .denoisers import GaussianMixture
+from ..denoisers import GaussianMixture
 
 
 def _check_mixture(mixture: GaussianMixture, *, density: bool = False) -> GaussianMixture:

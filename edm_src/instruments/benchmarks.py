@@ -18,8 +18,8 @@ import math
 
 import torch
 
-from ._net import Net, check_net, net_output, net_round_sigma, net_sigma_range
-from ._validation import (
+from .._net import Net, check_net, net_output, net_round_sigma, net_sigma_range
+from .._validation import (
     check_integer,
     check_magnitude,
     check_positive,
@@ -29,8 +29,8 @@ from ._validation import (
     check_sigma_tensor,
     check_tensor,
 )
-from .data import load_digits, toy_mixture
-from .denoisers import EmpiricalDenoiser, GaussianMixture
+from ..data import load_digits, toy_mixture
+from ..denoisers import EmpiricalDenoiser, GaussianMixture
 
 SIGMA_DATA = 0.5  # EDM's σ_data (Sec. 5): images in [−1, 1]
 

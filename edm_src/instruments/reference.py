@@ -33,8 +33,8 @@ import numpy as np
 import scipy.integrate
 import torch
 
-from ._net import Net, check_latents, check_net, net_output, sampling_range
-from ._validation import (
+from .._net import Net, check_latents, check_net, net_output, sampling_range
+from .._validation import (
     check_choice,
     check_epsilon,
     check_keywords,
@@ -42,8 +42,8 @@ from ._validation import (
     check_real,
     check_tensor,
 )
-from .samplers import SOLVERS
-from .schedules import SCALINGS, SCHEDULES, get_scaling, get_schedule, schedule_betas
+from ..samplers import SOLVERS
+from ..schedules import SCALINGS, SCHEDULES, get_scaling, get_schedule, schedule_betas
 
 #: scipy's explicit adaptive solvers.  The implicit ones (Radau, BDF, LSODA) would build a dense
 #: [B·D, B·D] Jacobian by finite differences: useless for this non-stiff ODE, and huge.

@@ -28,8 +28,8 @@ from typing import Any
 
 import torch
 
-from ._net import check_net, net_output
-from ._validation import (
+from .._net import check_net, net_output
+from .._validation import (
     check_callable,
     check_forwarded,
     check_integer,
@@ -39,6 +39,7 @@ from ._validation import (
     check_sigma_tensor,
     check_tensor,
 )
+from ..samplers import Net, _checked_runs
 from .metrics import (
     _check_covariance,
     _flat,
@@ -46,7 +47,6 @@ from .metrics import (
     _samples_and_gaussian,
     frechet_distance_gaussians,
 )
-from .samplers import Net, _checked_runs
 
 Metric = Callable[[torch.Tensor], Any]
 Sampler = Callable[..., torch.Tensor]

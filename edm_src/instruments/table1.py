@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ._validation import check_choice, check_sequence
-from .schedules import iddpm_u
+from .._validation import check_choice, check_sequence
+from ..schedules import iddpm_u
 
 COLUMNS = ("VP", "VE", "iDDPM + DDIM", "EDM")
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from ._validation import (
+from .._validation import (
     check_callable,
     check_choice,
     check_epsilon,
@@ -28,9 +28,9 @@ from ._validation import (
     check_sequence,
     check_tensor,
 )
+from ..samplers import Net, _checked_runs, ablation_sampler
+from ..schedules import SCALINGS, SCHEDULES, schedule_betas
 from .reference import _check_solve_settings, _final_step, _initial_state, solve_pf_ode
-from .samplers import Net, _checked_runs, ablation_sampler
-from .schedules import SCALINGS, SCHEDULES, schedule_betas
 
 
 def per_sample_error(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:

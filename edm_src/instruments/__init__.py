@@ -1,0 +1,48 @@
+"""edm_src.instruments: the book's measuring instruments, built on the paper's mathematics.
+
+The top level of `edm_src` is the paper (schedules, samplers, the SDE, preconditioning,
+losses, exact denoisers, data); this subpackage holds what the book measures it with:
+
+* `benchmarks`: benchmarks with exact answers (`low_dim_mixture`, `ring_2d`,
+  `digits_benchmark`) and a denoiser with a known, tunable error (`ImperfectDenoiser`);
+* `reference`: converged reference solutions of the probability-flow ODE (`solve_pf_ode`,
+  `reference_samples`, `rk45_sampler`, `local_truncation_error`);
+* `convergence`: error against NFE and convergence orders (`nfe_sweep`,
+  `converged_references`, `per_sample_error`, …);
+* `sweeps`: sweeps of sampler settings and their measures, with seeded noise
+  (`metric_vs_nfe`, `setting_sweep`, `seeded_randn_like`, …);
+* `metrics`: metrics against a known distribution (`frechet_distance`,
+  `sliced_wasserstein`, `fidelity_report`, …);
+* `published`: the paper's published numbers;
+* `table1`: Table 1 as data (`TABLE1`, `table1_markdown`);
+* `plotting`: matplotlib and offline interactive plotly figures (`explorable`,
+  `in_book_build`, …).
+
+These modules import from the top level, never the other way round.  `plotting` is imported
+on first use (it loads matplotlib and plotly), as before the move.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from . import benchmarks, convergence, metrics, published, reference, sweeps, table1
+
+__all__ = [
+    "benchmarks",
+    "convergence",
+    "metrics",
+    "plotting",
+    "published",
+    "reference",
+    "sweeps",
+    "table1",
+]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """`edm_src.instruments.plotting`, imported on first access (PEP 562)."""
+    if name == "plotting":
+        return importlib.import_module(f"{__name__}.plotting")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
