@@ -6,7 +6,10 @@ The package has two layers.  The top level is the paper's mathematics:
 * the SDE family of Eq. 6: `sde_sampler`;
 * Table 1's schedules and discretizations: the `schedules` module;
 * preconditioning (Table 1, Sec. 5): `VPPrecond`, `VEPrecond`, `iDDPMPrecond`, `EDMPrecond`;
-* losses (Table 1, Sec. 5): `VPLoss`, `VELoss`, `EDMLoss`;
+* losses (Table 1, Sec. 5): `VPLoss`, `VELoss`, `EDMLoss`, and `TargetLoss` with
+  `TargetPrecond` (App. B.6: a network asked for D, ε, the score or EDM's mixture);
+* raw networks F_θ (`networks`: `MLP`, `UNet`) and their training (`training`: `train`,
+  `train_many`, Adam with a ramp-up and an EMA, batched with vmap, cached on disk);
 * exact denoisers: `GaussianMixture`, `EmpiricalDenoiser` (Eq. 57);
 * data: `load_digits`, `toy_mixture`, `toy_samples`;
 * and beneath them the one validation layer (`_validation`) and the net protocol (`_net`).
@@ -18,6 +21,8 @@ are never used by it:
 * converged reference solutions (`reference`: `solve_pf_ode`, `reference_samples`,
   `rk45_sampler`, …) and convergence orders (`convergence`);
 * sweeps of sampler settings (`sweeps`);
+* a trained denoiser against the exact one per σ (`evaluation`: `denoising_errors`,
+  `gaussian_floor`);
 * metrics against a known distribution (`metrics`: `fidelity_report`, `frechet_distance`,
   `sliced_wasserstein`, …);
 * the paper's published numbers (`published`) and Table 1 as data (`table1`);
@@ -30,7 +35,7 @@ frechet_distance`), and `edm_src.instruments.<module>` is each one's own path.
 
 from types import ModuleType
 
-from . import instruments, schedules
+from . import instruments, networks, schedules, training
 from .data import (
     TOY_MIXTURES,
     TOY_SAMPLES,
@@ -43,6 +48,7 @@ from .denoisers import EmpiricalDenoiser, GaussianMixture
 from .instruments import (
     benchmarks,
     convergence,
+    evaluation,
     metrics,  # noqa: F401  (edm_src.metrics, as before the move; not in __all__)
     published,
     reference,
@@ -50,6 +56,7 @@ from .instruments import (
     table1,
 )
 from .instruments.benchmarks import ImperfectDenoiser, digits_benchmark, low_dim_mixture, ring_2d
+from .instruments.evaluation import denoising_errors, gaussian_floor
 from .instruments.metrics import (
     fidelity_report,
     frechet_distance,
@@ -68,13 +75,27 @@ from .instruments.reference import (
     rk45_sampler,
     solve_pf_ode,
 )
-from .losses import EDMLoss, VELoss, VPLoss
-from .preconditioning import EDMPrecond, VEPrecond, VPPrecond, iDDPMPrecond
+from .losses import EDMLoss, TargetLoss, VELoss, VPLoss
+from .networks import MLP, UNet
+from .preconditioning import EDMPrecond, TargetPrecond, VEPrecond, VPPrecond, iDDPMPrecond
 from .samplers import CountingNet, Trajectory, ablation_sampler, edm_sampler, record_trajectory
 from .sde import sde_sampler
+from .training import Trained, train, train_many
 
 __all__ = [
     "instruments",
+    "networks",
+    "training",
+    "evaluation",
+    "MLP",
+    "UNet",
+    "Trained",
+    "train",
+    "train_many",
+    "TargetLoss",
+    "TargetPrecond",
+    "denoising_errors",
+    "gaussian_floor",
     "benchmarks",
     "convergence",
     "published",

@@ -26,6 +26,7 @@ from ._net import check_net, check_returned
 from ._validation import (
     all_finite,
     check_callable,
+    check_choice,
     check_device,
     check_epsilon,
     check_forwarded,
@@ -38,6 +39,7 @@ from ._validation import (
     check_sigma_tensor,
     check_tensor,
 )
+from .preconditioning import TARGETS, target_coefficients
 from .schedules import check_vp_betas, vp_sigma, vp_sigma_inv
 
 
@@ -231,3 +233,32 @@ class EDMLoss(_Loss):
     def p_train_density(self, sigma) -> torch.Tensor:
         z = (check_sigma_tensor(sigma, positive=True).log() - self.P_mean) / self.P_std
         return (-0.5 * z**2).exp() / (self.P_std * math.sqrt(2 * math.pi))
+
+
+class TargetLoss(EDMLoss):
+    """EDM's p_train (ln σ ~ N(P_mean, P_std²)) with λ(σ) = 1/c_out(σ)² for a chosen target.
+
+    The loss of a `TargetPrecond` network: λ·c_out² = 1 weights ‖F_θ − F_target‖²
+    uniformly for its own target (App. B.6, step 4), so that networks asked to
+    predict y ('D'), the noise ('eps'), the score ('score') or EDM's mixture
+    ('edm', where this is `EDMLoss`) differ only in what F_θ must output.
+    """
+
+    def __init__(
+        self, target: str = "edm", P_mean: float = -1.2, P_std: float = 1.2, sigma_data: float = 0.5
+    ):
+        super().__init__(P_mean=P_mean, P_std=P_std, sigma_data=sigma_data)
+        self.target = check_choice("target", target, TARGETS)
+
+    def weight(self, sigma) -> torch.Tensor:
+        """λ(σ) = 1/c_out(σ)² (`preconditioning.target_coefficients`)."""
+        if self.target == "edm":
+            return super().weight(sigma)
+        sigma = check_sigma_tensor(sigma, positive=True)
+        _, c_out = target_coefficients(self.target, sigma, self.sigma_data)
+        weight = 1 / c_out**2
+        if not all_finite(weight):
+            raise ValueError(
+                "sigma is too small: the loss weight 1/c_out² exceeds its dtype's range"
+            )
+        return weight

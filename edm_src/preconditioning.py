@@ -31,6 +31,7 @@ from ._validation import (
     all_finite,
     check_bool,
     check_callable,
+    check_choice,
     check_epsilon,
     check_forwarded,
     check_integer,
@@ -279,4 +280,64 @@ class EDMPrecond(_Precond):
         c_out = sigma * sigma_data / norm
         c_in = 1 / norm
         c_noise = sigma.log() / 4
+        return c_skip, c_out, c_in, c_noise
+
+
+#: The training targets of `TargetPrecond`: what the raw network F_θ is asked to output.
+TARGETS = ("edm", "D", "eps", "score")
+
+
+def target_coefficients(
+    target: str, sigma: torch.Tensor, sigma_data: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(c_skip, c_out) at `sigma` for a network that predicts `target` (Sec. 5, App. B.6).
+
+    D_θ = c_skip·x + c_out·F_θ, so F_θ's target is F_target = (y − c_skip·x)/c_out:
+
+    * ``'D'``: c_skip = 0, c_out = σ_d: F_θ predicts the clean data y (scaled to unit variance);
+    * ``'eps'``: c_skip = 1, c_out = −σ: F_θ predicts the noise ε = n/σ (DDPM's choice, as VP);
+    * ``'score'``: c_skip = 1, c_out = σ²: F_θ predicts the score (y − x)/σ² = ∇ log p(x | y; σ);
+    * ``'edm'``: c_skip = σ_d²/(σ² + σ_d²), c_out = σσ_d/√(σ² + σ_d²), the c_skip that
+      minimises c_out under a unit-variance target (App. B.6, step 3).
+
+    For 'D', 'eps' and 'edm' F_target has unit variance when the data do (App. B.6, step 2:
+    c_out² = (1 − c_skip)²σ_d² + c_skip²σ²); the score's has variance 1/σ².
+    """
+    target = check_choice("target", target, TARGETS)
+    sigma = check_sigma_tensor(sigma)
+    sigma = sigma if sigma.dtype in (torch.float32, torch.float64) else sigma.float()
+    sigma_data = check_real("sigma_data", sigma_data, low=1e-15, high=1e15)
+    if target == "D":
+        return torch.zeros_like(sigma), torch.full_like(sigma, sigma_data)
+    if target == "eps":
+        return torch.ones_like(sigma), -sigma
+    if target == "score":
+        return torch.ones_like(sigma), sigma**2
+    norm = torch.hypot(sigma, torch.as_tensor(sigma_data, dtype=sigma.dtype))
+    return (sigma_data / norm) ** 2, sigma * sigma_data / norm
+
+
+class TargetPrecond(EDMPrecond):
+    """EDM's c_in = 1/√(σ² + σ_d²) and c_noise = ¼ ln σ with the (c_skip, c_out) of a chosen
+    training target (`target_coefficients`): 'edm', 'D', 'eps' or 'score'.
+
+    With ``target='edm'`` this is `EDMPrecond`.  The book trains one network per target
+    (Chapter 4: what the network learns; Chapter 5: c_skip in isolation), each with
+    `losses.TargetLoss`, whose λ = 1/c_out² weights its own target uniformly.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target: str = "edm",
+        sigma_min: float = 0,
+        sigma_max: float = float("inf"),
+        sigma_data: float = 0.5,
+    ):
+        super().__init__(model, sigma_min=sigma_min, sigma_max=sigma_max, sigma_data=sigma_data)
+        self.target = check_choice("target", target, TARGETS)
+
+    def coefficients(self, sigma: torch.Tensor | float) -> Coefficients:
+        _, _, c_in, c_noise = super().coefficients(sigma)
+        c_skip, c_out = target_coefficients(self.target, self._sigma(sigma), self.sigma_data)
         return c_skip, c_out, c_in, c_noise

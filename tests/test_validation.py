@@ -38,14 +38,17 @@ from edm_src import (  # noqa: E402
     data,
     denoisers,
     losses,
+    networks,
     preconditioning,
     samplers,
     schedules,
     sde,
+    training,
 )
 from edm_src.instruments import (  # noqa: E402
     benchmarks,
     convergence,
+    evaluation,
     metrics,
     plotting,
     published,
@@ -271,6 +274,7 @@ SAMPLER_KINDS = {
 }
 
 FIGURE = go.Figure()
+TRAINED = training.train(POINTS, steps=2, batch_size=2, cache=False, progress=False)
 AX = plt.subplots()[1]
 
 SPECS: list[Spec] = [
@@ -676,6 +680,7 @@ SPECS: list[Spec] = [
             (preconditioning.VEPrecond, "sigma_positive"),
             (preconditioning.iDDPMPrecond, "sigma"),
             (preconditioning.EDMPrecond, "sigma_positive"),
+            (preconditioning.TargetPrecond, "sigma_positive"),
         ]
     ],
     *[
@@ -689,6 +694,7 @@ SPECS: list[Spec] = [
             (preconditioning.VEPrecond, "sigma_positive"),
             (preconditioning.iDDPMPrecond, "sigma"),
             (preconditioning.EDMPrecond, "sigma_positive"),
+            (preconditioning.TargetPrecond, "sigma_positive"),
         ]
     ],
     *[
@@ -703,6 +709,7 @@ SPECS: list[Spec] = [
             (preconditioning.VEPrecond, "sigma_positive"),
             (preconditioning.iDDPMPrecond, "sigma"),
             (preconditioning.EDMPrecond, "sigma_positive"),
+            (preconditioning.TargetPrecond, "sigma_positive"),
         ]
     ],
     spec(
@@ -748,7 +755,7 @@ SPECS: list[Spec] = [
                 "generator": "generator",
             },
         )
-        for cls in (losses.VPLoss, losses.VELoss, losses.EDMLoss)
+        for cls in (losses.VPLoss, losses.VELoss, losses.EDMLoss, losses.TargetLoss)
     ],
     *[
         spec(
@@ -757,7 +764,7 @@ SPECS: list[Spec] = [
             {"generator": "generator", "device": "device"},
             shape=["3", None, (2.5,), (-1,), ("a",)],
         )
-        for cls in (losses.VPLoss, losses.VELoss, losses.EDMLoss)
+        for cls in (losses.VPLoss, losses.VELoss, losses.EDMLoss, losses.TargetLoss)
     ],
     *[
         spec(
@@ -765,7 +772,7 @@ SPECS: list[Spec] = [
             (lambda c: lambda **kw: c().weight(**({"sigma": 0.5} | kw)))(cls),
             {"sigma": "sigma_any_positive"},
         )
-        for cls in (losses.VPLoss, losses.VELoss, losses.EDMLoss)
+        for cls in (losses.VPLoss, losses.VELoss, losses.EDMLoss, losses.TargetLoss)
     ],
     *[
         spec(
@@ -777,8 +784,215 @@ SPECS: list[Spec] = [
             (losses.VPLoss, "sigma"),
             (losses.VELoss, "sigma"),
             (losses.EDMLoss, "sigma_positive"),
+            (losses.TargetLoss, "sigma_positive"),
         ]
     ],
+    spec(
+        "preconditioning.TargetPrecond",
+        lambda **kw: preconditioning.TargetPrecond(**({"model": model} | kw)),
+        {
+            "model": "callable_or_none",
+            "target": "name",
+            "sigma_min": "nonneg",
+            "sigma_max": "nonneg_or_inf",
+            "sigma_data": "positive",
+        },
+    ),
+    spec(
+        "preconditioning.target_coefficients",
+        lambda **kw: preconditioning.target_coefficients(
+            **({"target": "edm", "sigma": torch.ones(3), "sigma_data": 0.5} | kw)
+        ),
+        {"target": "name", "sigma": "sigma_any", "sigma_data": "positive"},
+    ),
+    spec(
+        "losses.TargetLoss",
+        lambda **kw: losses.TargetLoss(**kw),
+        {"target": "name", "P_mean": "real", "P_std": "positive", "sigma_data": "positive"},
+    ),
+    # ---------------------------------------------------------------- networks
+    spec(
+        "networks.positional_embedding",
+        lambda **kw: networks.positional_embedding(
+            **({"noise_labels": torch.ones(3), "num_channels": 8} | kw)
+        ),
+        {"noise_labels": "tensor", "num_channels": "count", "max_positions": "positive"},
+        num_channels=[3, 1],
+        noise_labels=[torch.ones(2, 2)],
+    ),
+    spec(
+        "networks.fourier_embedding",
+        lambda **kw: networks.fourier_embedding(
+            **({"noise_labels": torch.ones(3), "freqs": torch.ones(4)} | kw)
+        ),
+        {"noise_labels": "tensor", "freqs": "tensor"},
+        freqs=[torch.ones(2, 2)],
+    ),
+    spec(
+        "networks.NoiseEmbedding",
+        lambda **kw: networks.NoiseEmbedding(**({"channels": 8, "out_channels": 4} | kw)),
+        {"channels": "count", "out_channels": "count", "kind": "name", "generator": "generator"},
+        channels=[3],
+    ),
+    spec(
+        "networks.NoiseEmbedding.forward",
+        lambda **kw: networks.NoiseEmbedding(8, 4)(**({"noise_labels": torch.ones(3)} | kw)),
+        {"noise_labels": "tensor"},
+    ),
+    spec(
+        "networks.MLP",
+        lambda **kw: networks.MLP(**({"dim": 2, "width": 4, "depth": 1} | kw)),
+        {
+            "dim": "count",
+            "width": "count",
+            "depth": "count0",
+            "emb_channels": "count",
+            "embedding": "name",
+            "generator": "generator",
+        },
+        emb_channels=[3],
+    ),
+    spec(
+        "networks.MLP.forward",
+        lambda **kw: networks.MLP(2, width=4, depth=1)(
+            **({"x": POINTS, "noise_labels": torch.ones(3)} | kw)
+        ),
+        {"x": "points", "noise_labels": "tensor"},
+        noise_labels=[torch.ones(2)],
+        class_labels=[torch.ones(3)],
+    ),
+    spec(
+        "networks.UNet",
+        lambda **kw: networks.UNet(**({"channels": 4, "groups": 2} | kw)),
+        {
+            "in_channels": "count",
+            "channels": "count",
+            "emb_channels": "count",
+            "embedding": "name",
+            "groups": "count",
+            "generator": "generator",
+        },
+        image_size=[7, (8,), (8, 8, 8), "8", (0, 8)],
+    ),
+    spec(
+        "networks.UNet.forward",
+        lambda **kw: networks.UNet(channels=4, groups=2, image_size=2)(
+            **({"x": IMAGES, "noise_labels": torch.ones(3)} | kw)
+        ),
+        {"x": "images", "noise_labels": "tensor"},
+        x=[POINTS, torch.ones(3, 1, 4, 4)],
+        class_labels=[torch.ones(3)],
+    ),
+    spec(
+        "networks.make_network",
+        lambda **kw: networks.make_network(**({"network": "mlp", "shape": (2,)} | kw)),
+        {"network": "name", "shape": "sequence", "generator": "generator"},
+        shape=[(0,), (2.5,)],
+    ),
+    spec(
+        "networks.network_parameter_count",
+        lambda **kw: networks.network_parameter_count(**({"model": networks.MLP(2, 4, 1)} | kw)),
+        {"model": "callable"},
+    ),
+    # ---------------------------------------------------------------- training
+    spec(
+        "training.learning_rate",
+        lambda **kw: training.learning_rate(**({"step": 3, "lr": 1e-3, "rampup_steps": 10} | kw)),
+        {"step": "count0", "lr": "positive", "rampup_steps": "count0"},
+    ),
+    spec(
+        "training.ema_beta",
+        lambda **kw: training.ema_beta(
+            **({"num_samples": 100, "batch_size": 10, "halflife": 50.0} | kw)
+        ),
+        {
+            "num_samples": "count0",
+            "batch_size": "count",
+            "halflife": "nonneg",
+            "rampup_ratio": "positive_or_default",
+        },
+    ),
+    spec(
+        "training.make_config",
+        lambda **kw: training.make_config(**kw),
+        {
+            "network": "name",
+            "precond": "name",
+            "loss": "name",
+            "steps": "count",
+            "batch_size": "count",
+            "lr": "positive",
+            "ema_rampup_ratio": "positive_or_default",
+            "seed": "seed",
+        },
+        network_kwargs=[3, {"width": object()}],
+        lr_rampup=["3", True, 2.5, nan, -1],
+        ema_halflife=["1", True, nan, inf, -1.0],
+    ),
+    spec(
+        "training.denoiser",
+        lambda **kw: training.denoiser(
+            **({"config": training.make_config(), "model": networks.MLP(2, 4, 1)} | kw)
+        ),
+        {"model": "callable"},
+        config=[None, Named({"steps": 0}, "steps")],
+    ),
+    spec(
+        "training.cache_key",
+        lambda **kw: training.cache_key(
+            **({"config": training.make_config(), "data": POINTS} | kw)
+        ),
+        {"data": "tensor"},
+        config=[None, Named({"steps": -1}, "steps")],
+    ),
+    spec(
+        "training.Trained.bin_mean_loss",
+        lambda **kw: TRAINED.bin_mean_loss(**kw),
+        chunk=["1", None, True, 2.5, 5, -3],
+    ),
+    spec(
+        "training.train",
+        lambda **kw: training.train(**({"data": POINTS, "steps": 1, "cache": False} | kw)),
+        {"data": "samples", "cache": "bool", "progress": "bool_or_none", "steps": "count"},
+        network=["transformer", Named("unet", "data")],
+    ),
+    spec(
+        "training.train_many",
+        lambda **kw: training.train_many(
+            **({"runs": [{"data": POINTS, "steps": 1}], "cache": False} | kw)
+        ),
+        {"runs": "sequence", "cache": "bool", "progress": "bool_or_none"},
+    ),
+    # ---------------------------------------------------------------- evaluation
+    spec(
+        "evaluation.gaussian_floor",
+        lambda **kw: evaluation.gaussian_floor(**({"sigma": 0.5, "data_std": 1.0} | kw)),
+        {"sigma": "sigma_any", "data_std": "positive"},
+    ),
+    spec(
+        "evaluation.denoising_errors",
+        lambda **kw: evaluation.denoising_errors(
+            **(
+                {
+                    "net": NEVER,
+                    "exact": NEVER,
+                    "data": POINTS,
+                    "sigmas": torch.ones(2),
+                    "num_samples": 4,
+                }
+                | kw
+            )
+        ),
+        {
+            "net": "callable",
+            "exact": "callable",
+            "data": "samples",
+            "sigmas": "sigma_any_positive",
+            "num_samples": "count",
+            "generator": "generator",
+        },
+        num_samples=[1],
+    ),
     # ---------------------------------------------------------------- data
     spec("data.load_digits", lambda **kw: data.load_digits(**kw), {"dtype": "dtype"}),
     spec(
@@ -1275,7 +1489,10 @@ EXEMPT = {
     "benchmarks.digits_benchmark": "takes no arguments",
     "benchmarks.ring_2d": "takes no arguments",
     "data.load_digit_labels": "takes no arguments",
-    "plotting.in_book_build": "takes no arguments",
+    "_env.in_book_build": "takes no arguments",
+    "training.model_cache_dir": "takes no arguments",
+    "training.training_code_hash": "takes no arguments",
+    "training.Trained": "a record of a trained denoiser (a dataclass, no computation)",
     "plotting.InteractiveFigure.to_json_dict": "takes no arguments",
     "samplers.Trajectory": "a record of the tensors a sampler produced (a dataclass, no computation)",
     "table1.Cell": "a record of one table cell (a frozen dataclass, no computation)",

@@ -1,7 +1,7 @@
 """edm_src.instruments: the book's measuring instruments, built on the paper's mathematics.
 
 The top level of `edm_src` is the paper (schedules, samplers, the SDE, preconditioning,
-losses, exact denoisers, data); this subpackage holds what the book measures it with:
+losses, networks, training, exact denoisers, data); this subpackage holds what the book measures it with:
 
 * `benchmarks`: benchmarks with exact answers (`low_dim_mixture`, `ring_2d`,
   `digits_benchmark`) and a denoiser with a known, tunable error (`ImperfectDenoiser`);
@@ -13,6 +13,8 @@ losses, exact denoisers, data); this subpackage holds what the book measures it 
   (`metric_vs_nfe`, `setting_sweep`, `seeded_randn_like`, …);
 * `metrics`: metrics against a known distribution (`frechet_distance`,
   `sliced_wasserstein`, `fidelity_report`, …);
+* `evaluation`: a trained denoiser against the exact one, per σ (`denoising_errors`: the
+  loss, its irreducible floor and the network's error; `gaussian_floor`);
 * `published`: the paper's published numbers;
 * `table1`: Table 1 as data (`TABLE1`, `table1_markdown`);
 * `plotting`: matplotlib and offline interactive plotly figures (`explorable`,
@@ -27,11 +29,12 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from . import benchmarks, convergence, metrics, published, reference, sweeps, table1
+from . import benchmarks, convergence, evaluation, metrics, published, reference, sweeps, table1
 
 __all__ = [
     "benchmarks",
     "convergence",
+    "evaluation",
     "metrics",
     "plotting",
     "published",

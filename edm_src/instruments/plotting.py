@@ -11,7 +11,6 @@ import hashlib
 import importlib.util
 import itertools
 import json
-import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from matplotlib.colors import TABLEAU_COLORS, Colormap
 from matplotlib.quiver import Quiver
 from plotly.basedatatypes import BaseTraceType
 
+from .._env import BOOK_BUILD_ENV, in_book_build  # noqa: F401  (BOOK_BUILD_ENV: re-exported)
 from .._validation import (
     check_bool,
     check_callable,
@@ -603,19 +603,7 @@ def dropdown_slider_figure(
 
 # --- One frame function, two ways to show it -----------------------------------
 
-BOOK_BUILD_ENV = "EDM_BOOK_BUILD"
-
-
-def in_book_build() -> bool:
-    """True in a kernel started by the book's build, False in one a reader started.
-
-    The book's local Sphinx extension (``_ext/kernel_env.py``) sets the
-    environment variable ``EDM_BOOK_BUILD=1`` when Sphinx loads it, before any
-    chapter executes; the kernels that myst-nb and jupyter-cache start inherit
-    the build's environment.  A kernel in JupyterLab (``make lab``), Binder or
-    Colab does not have it.  Any value other than ``""`` and ``"0"`` counts.
-    """
-    return os.environ.get(BOOK_BUILD_ENV, "") not in ("", "0")
+# in_book_build and BOOK_BUILD_ENV live in edm_src._env (training uses them too).
 
 
 def explorable(

@@ -1,0 +1,107 @@
+"""A trained denoiser against the exact one, per noise level σ.
+
+For data y, noise n ~ N(0, σ²I) and x = y + n, the L2 loss of any denoiser D
+splits in two (the ideal denoiser D*(x; σ) = E[y | x; σ] is the orthogonal
+projection of y onto functions of x, Eq. 2–3):
+
+    E‖D(x; σ) − y‖² = E‖D*(x; σ) − y‖² + E‖D(x; σ) − D*(x; σ)‖².
+         loss               floor               network error
+
+The floor is what no network can go below; the network error is what
+training can still remove.  Both are measured here per σ, with the same
+draws of y and n for the three terms, per coordinate (‖·‖² divided by the
+number of values per sample).  For Gaussian data N(0, s²I) the floor is
+σ²s²/(σ² + s²) per coordinate (`gaussian_floor`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from .._net import check_net, net_output
+from .._validation import (
+    check_generator,
+    check_integer,
+    check_magnitude,
+    check_sigma_tensor,
+    check_tensor,
+)
+from ..denoisers import GaussianMixture
+
+Net = Callable[..., torch.Tensor]
+
+
+def gaussian_floor(sigma: torch.Tensor | float, data_std: float) -> torch.Tensor:
+    """E‖D*(y + n; σ) − y‖² per coordinate for y ~ N(0, s²): σ²s²/(σ² + s²).
+
+    D* is linear here, D*(x) = s²/(σ² + s²)·x, and its error is the posterior variance.
+    """
+    sigma = check_sigma_tensor(sigma)
+    s = check_magnitude("data_std", data_std)
+    return sigma**2 * s**2 / (sigma**2 + s**2)
+
+
+def _draw(data: torch.Tensor | GaussianMixture, n: int, generator) -> torch.Tensor:
+    """n samples y: drawn from a mixture, or picked with replacement from a finite data set."""
+    if isinstance(data, GaussianMixture):
+        return data.sample(n, generator=generator)
+    index = torch.randint(len(data), (n,), generator=generator, device=data.device)
+    return data[index]
+
+
+def denoising_errors(
+    net: Net,
+    exact: Net,
+    data: torch.Tensor | GaussianMixture,
+    sigmas: torch.Tensor,
+    num_samples: int = 1024,
+    generator: torch.Generator | None = None,
+) -> dict[str, torch.Tensor]:
+    """The loss, its floor and the network's error of `net` at each σ, per coordinate.
+
+    Args:
+        net: the denoiser D_θ(x; σ) under test (e.g. `Trained.net`).
+        exact: the exact denoiser D* of the same data (a `GaussianMixture`, or
+            `EmpiricalDenoiser` of the training set).
+        data: the data y: a `GaussianMixture` to sample, or samples [N, ...] to draw from.
+        sigmas: the noise levels [S], > 0.
+        num_samples: draws of (y, n) per σ.
+        generator: seeds the draws.
+    Returns:
+        'sigma' [S]; 'loss' E‖D_θ − y‖², 'floor' E‖D* − y‖², 'network_error'
+        E‖D_θ − D*‖², each [S] per coordinate, and each with its standard error
+        ('loss_se', 'floor_se', 'network_error_se') over the draws.
+    """
+    check_net(net)
+    check_net(exact, "exact")
+    if not isinstance(data, GaussianMixture):
+        data = check_tensor("data", data, min_ndim=2, float_dtype=torch.float64)
+        if len(data) < 1:
+            raise ValueError(f"data must hold at least one sample, got shape {tuple(data.shape)}")
+    sigmas = check_sigma_tensor(sigmas, "sigmas", positive=True).reshape(-1)
+    num_samples = check_integer("num_samples", num_samples, 2, 10**7)
+    generator = check_generator("generator", generator)
+    out: dict[str, list[float]] = {k: [] for k in ("loss", "floor", "network_error")}
+    ses: dict[str, list[float]] = {k: [] for k in out}
+    for sigma in sigmas.tolist():
+        y = _draw(data, num_samples, generator).to(torch.float64)  # [n, ...]
+        x = y + sigma * torch.randn(y.shape, generator=generator, dtype=y.dtype, device=y.device)
+        with torch.no_grad():
+            D = net_output(net(x, sigma, None), x, finite=True)  # [n, ...]
+            D_star = net_output(exact(x, sigma, None), x, finite=True)  # [n, ...]
+        per = {
+            "loss": (D - y).reshape(num_samples, -1).pow(2).mean(dim=1),  # [n]
+            "floor": (D_star - y).reshape(num_samples, -1).pow(2).mean(dim=1),
+            "network_error": (D - D_star).reshape(num_samples, -1).pow(2).mean(dim=1),
+        }
+        for k, v in per.items():
+            out[k].append(float(v.mean()))
+            ses[k].append(float(v.std()) / math.sqrt(num_samples))
+    result = {"sigma": sigmas.to(torch.float64)}
+    for k in out:
+        result[k] = torch.tensor(out[k], dtype=torch.float64)
+        result[f"{k}_se"] = torch.tensor(ses[k], dtype=torch.float64)
+    return result
