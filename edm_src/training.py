@@ -400,11 +400,25 @@ def _train_group(runs: list[tuple[dict, torch.Tensor]], progress: bool | None):
     built = [_build(config, shape, g) for (config, _), g in zip(runs, generators, strict=True)]
     models = [model for model, _, _ in built]
     params, buffers = stack_module_state(models)  # each [M, ...]
-    params = {k: p.detach().clone().requires_grad_(True) for k, p in params.items()}
-    ema = {k: p.detach().clone() for k, p in params.items()}
-    m = {k: torch.zeros_like(p) for k, p in params.items()}
-    v = {k: torch.zeros_like(p) for k, p in params.items()}
+    M = len(runs)
+    # All weights of a run in one row of a flat leaf tensor, so that Adam and the EMA are a
+    # few operations on [M, P] instead of a few per parameter tensor.
+    names = list(params)
+    shapes = [params[k].shape[1:] for k in names]
+    sizes = [math.prod(shape) for shape in shapes]
+    flat = torch.cat([params[k].detach().reshape(M, -1) for k in names], dim=1)  # [M, P]
+    flat = flat.clone().requires_grad_(True)
+    ema = {"flat": flat.detach().clone()}
+    m = {"flat": torch.zeros_like(flat)}
+    v = {"flat": torch.zeros_like(flat)}
     base = _Unchecked(copy.deepcopy(models[0]).to("meta"))
+
+    def unflatten(rows: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The parameter tensors [M, ...] as views of the flat rows [M, P]."""
+        parts = rows.split(sizes, dim=1)
+        return {
+            k: part.reshape(M, *shape) for k, part, shape in zip(names, parts, shapes, strict=True)
+        }
 
     def raw(p, b, x_in, c_noise):  # F_θ for one run
         p = {f"model.{k}": v for k, v in p.items()}
@@ -412,7 +426,6 @@ def _train_group(runs: list[tuple[dict, torch.Tensor]], progress: bool | None):
         return functional_call(base, (p, b), (x_in, c_noise))
 
     raw_batched = vmap(raw)  # over the M runs
-    M = len(runs)
     lr = [config["lr"] for config, _ in runs]
     sigma_shape = (B,) + (1,) * len(shape)  # [B, 1, ..., 1], as the losses draw σ
     chunks = min(HISTORY_CHUNKS, steps)
@@ -436,7 +449,7 @@ def _train_group(runs: list[tuple[dict, torch.Tensor]], progress: bool | None):
         y, x = torch.stack(ys), torch.stack(xs)  # [M, B, ...]
         c_skip, c_out, c_in, c_noise = (torch.stack(c).to(torch.float32) for c in zip(*coefs))
         bcast = (M, B) + (1,) * len(shape)  # [M, B, 1, ..., 1]
-        F_x = raw_batched(params, buffers, c_in.reshape(bcast) * x, c_noise)  # [M, B, ...]
+        F_x = raw_batched(unflatten(flat), buffers, c_in.reshape(bcast) * x, c_noise)  # [M, B, ...]
         D_x = c_skip.reshape(bcast) * x + c_out.reshape(bcast) * F_x  # [M, B, ...] Eq. 7
         weight = torch.stack(weights).to(torch.float32).reshape(bcast)
         per_sample = (weight * (D_x - y) ** 2).reshape(M, B, -1).mean(dim=2)  # [M, B] Eq. 2
@@ -445,8 +458,7 @@ def _train_group(runs: list[tuple[dict, torch.Tensor]], progress: bool | None):
             raise ValueError(
                 f"the training loss became non-finite at step {step}: lower lr or check the data"
             )
-        grads = torch.autograd.grad(run_loss.sum(), list(params.values()))
-        grads = dict(zip(params, grads, strict=True))
+        (grad,) = torch.autograd.grad(run_loss.sum(), [flat])  # [M, P]: run m's own gradient
         rates = torch.tensor(
             [
                 learning_rate(step, r, config["lr_rampup"])
@@ -454,14 +466,14 @@ def _train_group(runs: list[tuple[dict, torch.Tensor]], progress: bool | None):
             ]
         )
         with torch.no_grad():
-            _adam_(params, grads, m, v, step, rates)  # Adam step at the ramped-up rate
+            _adam_({"flat": flat}, {"flat": grad}, m, v, step, rates)  # Adam at the ramped-up rate
             beta = torch.tensor(
                 [
                     ema_beta((step + 1) * B, B, config["ema_halflife"], config["ema_rampup_ratio"])
                     for config, _ in runs
                 ]
             )
-            _ema_(ema, params, beta)  # update the EMA of the weights
+            _ema_(ema, {"flat": flat}, beta)  # update the EMA of the weights
         # record the loss per step and per σ bin
         loss_history[:, step] = run_loss.detach().to(torch.float64)
         chunk = step * chunks // steps
@@ -488,8 +500,9 @@ def _train_group(runs: list[tuple[dict, torch.Tensor]], progress: bool | None):
         }
         for i in range(M)
     ]
-    raw_params = {k: p.detach() for k, p in params.items()}
-    return ema, raw_params, buffers, models, histories, seconds
+    ema_params = unflatten(ema["flat"])
+    raw_params = unflatten(flat.detach())
+    return ema_params, raw_params, buffers, models, histories, seconds
 
 
 def _state(models_params: dict, buffers: dict, i: int) -> dict:

@@ -350,3 +350,33 @@ def test_history_bins_count_every_sample():
         h["bin_loss"].sum(), h["loss"].sum() * RUN["batch_size"], rtol=1e-6, atol=0
     )
     assert math.isnan(float(result.bin_mean_loss()[0]))  # σ < 2e-3 is never drawn here
+
+
+def test_digits_split_is_a_fixed_partition():
+    """1,500 training and 297 held-out digits, disjoint, together all 1,797, the same every call."""
+    from edm_src.data import load_digits
+    from edm_src.instruments import trained
+
+    train, held = trained.digits_split()
+    assert train.shape == (1500, 1, 8, 8) and held.shape == (297, 1, 8, 8)
+    both = torch.cat([train, held]).reshape(1797, -1)
+    all_digits = load_digits(torch.float64).reshape(1797, -1)
+    assert torch.equal(both[both[:, 0].argsort(stable=True)].sum(0), all_digits.sum(0))
+    assert torch.equal(trained.digits_split()[0], train)
+    # no held-out image is a training image (the digits themselves hold a few duplicates)
+    dist = torch.cdist(held.reshape(297, -1), train.reshape(1500, -1)).min(dim=1).values
+    assert (dist > 0).float().mean() > 0.95
+
+
+def test_runs_carry_their_preconditioner_and_loss():
+    """target_run pairs TargetPrecond with TargetLoss of the same target and σ_data; family_run
+    pairs a Table 1 column's preconditioner with its loss; σ_data is the data's std."""
+    from edm_src.instruments import trained
+
+    data = gaussian_data(dim=2, std=0.3)
+    run = trained.target_run(data, "eps", 0.3, **RUN)
+    assert run["precond"] == run["loss"] == "target"
+    assert run["precond_kwargs"] == run["loss_kwargs"] == dict(target="eps", sigma_data=0.3)
+    assert trained.family_run(data, "ve", 0.3)["precond"] == "ve"
+    assert trained.family_run(data, "edm", 0.3)["loss_kwargs"] == dict(sigma_data=0.3)
+    assert trained.measured_sigma_data(data) == pytest.approx(float(data.double().std()))

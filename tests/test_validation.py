@@ -55,6 +55,7 @@ from edm_src.instruments import (  # noqa: E402
     reference,
     sweeps,
     table1,
+    trained,
 )
 
 nan, inf = math.nan, math.inf
@@ -993,6 +994,31 @@ SPECS: list[Spec] = [
         },
         num_samples=[1],
     ),
+    # ---------------------------------------------------------------- trained
+    spec(
+        "trained.ring_training_data",
+        lambda **kw: trained.ring_training_data(**({"n": 10} | kw)),
+        {"n": "count", "seed": "seed"},
+    ),
+    spec(
+        "trained.measured_sigma_data",
+        lambda **kw: trained.measured_sigma_data(**({"data": POINTS} | kw)),
+        {"data": "samples"},
+    ),
+    spec(
+        "trained.target_run",
+        lambda **kw: trained.target_run(
+            **({"data": POINTS, "target": "edm", "sigma_data": 0.5} | kw)
+        ),
+        {"target": "name", "sigma_data": "positive"},
+    ),
+    spec(
+        "trained.family_run",
+        lambda **kw: trained.family_run(
+            **({"data": POINTS, "family": "edm", "sigma_data": 0.5} | kw)
+        ),
+        {"family": "name", "sigma_data": "positive"},
+    ),
     # ---------------------------------------------------------------- data
     spec("data.load_digits", lambda **kw: data.load_digits(**kw), {"dtype": "dtype"}),
     spec(
@@ -1491,6 +1517,7 @@ EXEMPT = {
     "data.load_digit_labels": "takes no arguments",
     "_env.in_book_build": "takes no arguments",
     "training.model_cache_dir": "takes no arguments",
+    "trained.digits_split": "takes no arguments",
     "training.training_code_hash": "takes no arguments",
     "training.Trained": "a record of a trained denoiser (a dataclass, no computation)",
     "plotting.InteractiveFigure.to_json_dict": "takes no arguments",

@@ -15,6 +15,8 @@ losses, networks, training, exact denoisers, data); this subpackage holds what t
   `sliced_wasserstein`, `fidelity_report`, …);
 * `evaluation`: a trained denoiser against the exact one, per σ (`denoising_errors`: the
   loss, its irreducible floor and the network's error; `gaussian_floor`);
+* `trained`: the data and configurations of the trained denoisers that Chapters 4–6 share
+  (`ring_training_data`, `digits_split`, `RING_NET`, `DIGITS_NET`, `target_run`, `family_run`);
 * `published`: the paper's published numbers;
 * `table1`: Table 1 as data (`TABLE1`, `table1_markdown`);
 * `plotting`: matplotlib and offline interactive plotly figures (`explorable`,
@@ -29,7 +31,17 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from . import benchmarks, convergence, evaluation, metrics, published, reference, sweeps, table1
+from . import (
+    benchmarks,
+    convergence,
+    evaluation,
+    metrics,
+    published,
+    reference,
+    sweeps,
+    table1,
+    trained,
+)
 
 __all__ = [
     "benchmarks",
@@ -41,6 +53,7 @@ __all__ = [
     "reference",
     "sweeps",
     "table1",
+    "trained",
 ]
 
 

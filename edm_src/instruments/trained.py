@@ -1,0 +1,109 @@
+"""The book's trained denoisers: the data and configurations that Chapters 4–6 share.
+
+Each chapter that needs a trained network builds its runs here and passes them
+to `edm_src.training.train_many`, so that a network two chapters use has one
+configuration, one cache key, and is trained once (the first chapter to need it
+trains it; the others load it from the model cache).
+
+* The 2-D ring (`ring_training_data`): 20,000 samples of `benchmarks.ring_2d`,
+  whose exact denoiser is the mixture itself; `RING_NET` is the MLP trained on it.
+* The digits (`digits_split`): scikit-learn's 1,797 8×8 digits split once, with a
+  fixed seed, into 1,500 training and 297 held-out images; `DIGITS_NET` is the MLP
+  trained on them, and the exact denoiser of a training set is `EmpiricalDenoiser`.
+* `target_run`: a network asked for one training target (`TargetPrecond` with
+  `TargetLoss`: 'D', 'eps', 'score' or 'edm', App. B.6);
+* `family_run`: a network trained with one column of Table 1 (VP, VE or EDM
+  preconditioning with the same column's loss).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .._validation import check_choice, check_integer, check_magnitude, check_seed, check_tensor
+from ..data import load_digits
+from ..denoisers import GaussianMixture
+from .benchmarks import ring_2d
+
+#: The MLP of the 2-D ring: ~32k parameters, 2,000 Adam steps of 256 samples.
+RING_NET = dict(
+    network="mlp",
+    network_kwargs=dict(width=64, depth=2, emb_channels=32),
+    steps=2000,
+    batch_size=256,
+    lr=2e-3,
+)
+
+#: The MLP of the 8×8 digits (64 values per image): ~136k parameters, 3,000 steps of 128.
+DIGITS_NET = dict(
+    network="mlp",
+    network_kwargs=dict(width=128, depth=2, emb_channels=32),
+    steps=3000,
+    batch_size=128,
+    lr=2e-3,
+)
+
+#: Images the digits split holds out (of 1,797), and the seed of the split.
+DIGITS_HELD_OUT = 297
+DIGITS_SPLIT_SEED = 0
+
+FAMILIES = ("vp", "ve", "edm")
+
+
+def ring_training_data(n: int = 20_000, seed: int = 0) -> tuple[GaussianMixture, torch.Tensor]:
+    """The 2-D ring mixture and `n` samples of it as float32 [n, 2], the networks' training set."""
+    n = check_integer("n", n, 1, 10**7)
+    seed = check_seed("seed", seed)
+    ring = ring_2d()
+    data = ring.sample(n, generator=torch.Generator().manual_seed(seed)).to(torch.float32)
+    return ring, data
+
+
+def digits_split() -> tuple[torch.Tensor, torch.Tensor]:
+    """(training digits [1500, 1, 8, 8], held-out digits [297, 1, 8, 8]), float64 in [−1, 1].
+
+    One fixed random permutation (seed `DIGITS_SPLIT_SEED`) of `load_digits()`: the
+    first `DIGITS_HELD_OUT` images are held out, the rest train.
+    """
+    digits = load_digits(torch.float64)  # [1797, 1, 8, 8]
+    perm = torch.randperm(len(digits), generator=torch.Generator().manual_seed(DIGITS_SPLIT_SEED))
+    return digits[perm[DIGITS_HELD_OUT:]], digits[perm[:DIGITS_HELD_OUT]]
+
+
+def measured_sigma_data(data: torch.Tensor) -> float:
+    """σ_data as the paper defines it for preconditioning: the standard deviation of the
+    training data's values, over all samples and coordinates (Sec. 5, App. B.6)."""
+    data = check_tensor("data", data, min_ndim=2)
+    if data.numel() < 2:
+        raise ValueError(f"data must hold at least two values, got shape {tuple(data.shape)}")
+    return float(data.to(torch.float64).std())
+
+
+def target_run(data: torch.Tensor, target: str, sigma_data: float, **config) -> dict:
+    """A run whose network predicts `target` ('D', 'eps', 'score', 'edm'): `TargetPrecond`
+    and `TargetLoss` with the same σ_data; other keywords as `training.make_config`."""
+    target = check_choice("target", target, ("D", "eps", "score", "edm"))
+    sigma_data = check_magnitude("sigma_data", sigma_data)
+    kwargs = dict(target=target, sigma_data=sigma_data)
+    return dict(
+        config,
+        data=data,
+        precond="target",
+        precond_kwargs=kwargs,
+        loss="target",
+        loss_kwargs=kwargs,
+    )
+
+
+def family_run(data: torch.Tensor, family: str, sigma_data: float, **config) -> dict:
+    """A run trained as one column of Table 1: 'vp' (VPPrecond, VPLoss), 've' (VEPrecond,
+    VELoss) or 'edm' (EDMPrecond, EDMLoss, both with σ_data = `sigma_data`), with the
+    columns' default constants; other keywords as `training.make_config`."""
+    family = check_choice("family", family, FAMILIES)
+    sigma_data = check_magnitude("sigma_data", sigma_data)
+    run = dict(config, data=data, precond=family, loss=family)
+    if family == "edm":
+        run |= dict(
+            precond_kwargs=dict(sigma_data=sigma_data), loss_kwargs=dict(sigma_data=sigma_data)
+        )
+    return run
