@@ -361,7 +361,7 @@ def make_network(
 
 
 def network_parameter_count(model: nn.Module) -> int:
-    """The number of trainable parameters of a raw network."""
+    """The number of parameters (weights and biases) of a raw network, trained or frozen."""
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return sum(p.numel() for p in model.parameters())

@@ -380,3 +380,15 @@ def test_runs_carry_their_preconditioner_and_loss():
     assert trained.family_run(data, "ve", 0.3)["precond"] == "ve"
     assert trained.family_run(data, "edm", 0.3)["loss_kwargs"] == dict(sigma_data=0.3)
     assert trained.measured_sigma_data(data) == pytest.approx(float(data.double().std()))
+
+
+def test_digits_report_sees_copies_and_novelty():
+    """Copies of training digits: nn_train = 0, all copies, ratio 0; the held-out digits
+    themselves: ratio 1 and a Fréchet distance of 0 to themselves."""
+    from edm_src.instruments import trained
+
+    train, held = trained.digits_split()
+    copies = trained.digits_report(train[:300], train, held)
+    assert copies["nn_train"] == 0 and copies["copies"] == 1 and copies["nn_ratio"] == 0
+    novel = trained.digits_report(held, train, held)
+    assert novel["nn_ratio"] == pytest.approx(1.0) and novel["fd"] == pytest.approx(0, abs=1e-8)

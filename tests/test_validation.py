@@ -1019,6 +1019,22 @@ SPECS: list[Spec] = [
         ),
         {"family": "name", "sigma_data": "positive"},
     ),
+    spec(
+        "trained.digits_report",
+        lambda **kw: trained.digits_report(
+            **(
+                {
+                    "samples": randn(6, 4),
+                    "train": randn(8, 4, seed=2),
+                    "held_out": randn(5, 4, seed=3),
+                    "k": 2,
+                }
+                | kw
+            )
+        ),
+        {"samples": "samples", "train": "samples", "held_out": "samples", "k": "count"},
+        k=[5],
+    ),
     # ---------------------------------------------------------------- data
     spec("data.load_digits", lambda **kw: data.load_digits(**kw), {"dtype": "dtype"}),
     spec(

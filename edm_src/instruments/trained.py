@@ -20,10 +20,18 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import check_choice, check_integer, check_magnitude, check_seed, check_tensor
+from .._validation import (
+    check_choice,
+    check_integer,
+    check_magnitude,
+    check_samples,
+    check_seed,
+    check_tensor,
+)
 from ..data import load_digits
 from ..denoisers import GaussianMixture
 from .benchmarks import ring_2d
+from .metrics import frechet_distance_samples, nearest_neighbor_distance, pca_features
 
 #: The MLP of the 2-D ring: ~32k parameters, 2,000 Adam steps of 256 samples.
 RING_NET = dict(
@@ -34,12 +42,22 @@ RING_NET = dict(
     lr=2e-3,
 )
 
-#: The MLP of the 8×8 digits (64 values per image): ~136k parameters, 3,000 steps of 128.
+#: The MLP of the 8×8 digits (64 values per image): ~136k parameters, 2,000 steps of 128.
 DIGITS_NET = dict(
     network="mlp",
     network_kwargs=dict(width=128, depth=2, emb_channels=32),
-    steps=3000,
+    steps=2000,
     batch_size=128,
+    lr=2e-3,
+)
+
+#: The U-Net of the 8×8 digits: ~104k parameters, 800 steps of 64 (a convolution on 8×8
+#: images is slow on a CPU: about 40 ms a step on 2 cores).
+DIGITS_UNET = dict(
+    network="unet",
+    network_kwargs=dict(channels=16, emb_channels=32),
+    steps=800,
+    batch_size=64,
     lr=2e-3,
 )
 
@@ -107,3 +125,35 @@ def family_run(data: torch.Tensor, family: str, sigma_data: float, **config) -> 
             precond_kwargs=dict(sigma_data=sigma_data), loss_kwargs=dict(sigma_data=sigma_data)
         )
     return run
+
+
+def digits_report(
+    samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor, k: int = 16
+) -> dict[str, float]:
+    """How digit samples compare with the training and the held-out digits.
+
+    * 'fd': the Fréchet distance between the samples and the held-out digits in the
+      top-`k` principal components of the training digits (`metrics.pca_features`,
+      FID's stand-in here), lower is better;
+    * 'nn_train': the median RMS distance per pixel from a sample to its nearest
+      training digit (0 for a copy: memorisation);
+    * 'nn_held_out': the same for the held-out digits, the distance a new digit has;
+    * 'nn_ratio': nn_train / nn_held_out, below 1 where samples sit closer to the
+      training set than new digits do, about 1 for samples as novel as real digits;
+    * 'copies': the fraction of samples within a third of nn_held_out of a training digit.
+    """
+    samples = check_samples("samples", samples, min_count=1)
+    train = check_samples("train", train, dim=samples.shape[1], min_count=2)
+    held_out = check_samples("held_out", held_out, dim=samples.shape[1], min_count=1)
+    k = check_integer("k", k, 1, samples.shape[1])
+    features = pca_features(train, k)
+    d_samples = nearest_neighbor_distance(samples.to(torch.float64), train.to(torch.float64))
+    d_held = nearest_neighbor_distance(held_out.to(torch.float64), train.to(torch.float64))
+    nn_held = float(d_held.median())
+    return {
+        "fd": frechet_distance_samples(features(samples), features(held_out)),
+        "nn_train": float(d_samples.median()),
+        "nn_held_out": nn_held,
+        "nn_ratio": float(d_samples.median()) / nn_held,
+        "copies": float((d_samples < nn_held / 3).to(torch.float64).mean()),
+    }
