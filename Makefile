@@ -3,7 +3,8 @@
 #   make test   - Chromium for the browser tests (found, or installed: see `browser`), lint,
 #                 unit tests, then a clean full build with warnings as errors, then page checks
 #   make check  - lint and the fast unit tests (under a minute; pre-commit runs the same)
-#   make bench  - the samplers' and the exact denoisers' cost against their bare arithmetic
+#   make bench  - the samplers' and the exact denoisers' cost against their bare arithmetic,
+#                 and training steps per second of each network
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -19,7 +20,7 @@ NOT_SITE := $(addprefix --ignore=,$(SITE_TESTS))
 # times faster on a busy machine (the tests then take a fifth of the time, or less).
 UNIT_PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
-.PHONY: venv book test unit check lint fast-tests format node_modules browser book-strict check-site linkcheck times bench lab clean
+.PHONY: venv book test unit check lint fast-tests format node_modules browser book-strict check-site linkcheck times bench lab clean clean-models
 
 venv: $(STAMP)
 
@@ -100,12 +101,18 @@ times: venv
 
 # What the samplers cost against a bare Heun loop, and the exact denoisers against their two
 # matrix products (one torch thread, about a minute); exits 1 if a sampler is over 1.5x.
+# Then training steps per second of each network the chapters train (about a minute).
 bench: venv
 	OMP_NUM_THREADS=1 $(BIN)/python scripts/bench.py --check
+	$(BIN)/python scripts/bench_training.py
 
 # The chapters as live notebooks: jupytext opens the MyST .md files as notebooks.
 lab: venv
 	$(BIN)/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root) book/01_introduction.md
+
+# Trained weights (edm_src.training.model_cache_dir) are kept by `clean`: drop them with this.
+clean-models:
+	rm -rf .model_cache
 
 clean:
 	rm -rf _build .pytest_cache

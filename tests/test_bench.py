@@ -51,3 +51,20 @@ def test_the_bench_runs_and_prints_every_ratio():
     assert any(line.startswith("64-D mixture") for line in lines)
     assert any(line.startswith("digits") for line in lines)
     assert "worst sampler ratio" in result.stdout
+
+
+def test_the_training_bench_prints_every_network():
+    """`scripts/bench_training.py --quick` prints steps per second for the ring MLP, the digits
+    MLP and the digits U-Net, alone and four runs together, with their parameter counts."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_training.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    rows = [line for line in result.stdout.splitlines()[1:] if line.strip()]
+    names = [" ".join(line.split()[:2]) for line in rows]
+    assert sorted(set(names)) == ["digits MLP", "digits U-Net", "ring MLP"]
+    assert all(float(line.split()[-3]) > 0 for line in rows)  # steps per second
+    assert "31,554" in result.stdout  # the ring MLP's parameters

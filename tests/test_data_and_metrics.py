@@ -59,3 +59,16 @@ def test_published_speedups():
     """The paper's NFE ratios: 256/35 for VP, 8192/27 for VE."""
     assert published.speedup("VP (CIFAR-10)") == pytest.approx(256 / 35)
     assert published.speedup("VE (CIFAR-10)") == pytest.approx(8192 / 27)
+
+
+def test_published_table2_consistent():
+    """Table 2's rows are A–F, its final CIFAR-10 conditional rows are the headline FID, and FFHQ
+    VE improves from config A to D (the paper's 25.95 → 3.39)."""
+    assert list(published.TABLE2_ROWS) == list("ABCDEF")
+    headline = published.HEADLINE_FID["CIFAR-10 conditional"][0]
+    for column, rows in published.TABLE2_FID.items():
+        assert set(rows) <= set(published.TABLE2_ROWS), column
+    assert published.TABLE2_FID["CIFAR-10 conditional VP"]["F"] == headline
+    assert published.TABLE2_FID["CIFAR-10 conditional VE"]["F"] == headline
+    ffhq = published.TABLE2_FID["FFHQ 64×64 VE"]
+    assert (ffhq["A"], ffhq["D"]) == (25.95, 3.39)

@@ -88,20 +88,31 @@ def digits_split() -> tuple[torch.Tensor, torch.Tensor]:
     return digits[perm[DIGITS_HELD_OUT:]], digits[perm[:DIGITS_HELD_OUT]]
 
 
+#: Significant digits σ_data keeps in a run's configuration: a reduction's last bits depend
+#: on the number of threads, and σ_data is part of the cache key.
+SIGMA_DATA_DIGITS = 6
+
+
+def _rounded(sigma_data: float) -> float:
+    return float(f"{sigma_data:.{SIGMA_DATA_DIGITS}g}")
+
+
 def measured_sigma_data(data: torch.Tensor) -> float:
     """σ_data as the paper defines it for preconditioning: the standard deviation of the
-    training data's values, over all samples and coordinates (Sec. 5, App. B.6)."""
+    training data's values, over all samples and coordinates (Sec. 5, App. B.6), to
+    `SIGMA_DATA_DIGITS` significant digits (the same value whatever the thread count)."""
     data = check_tensor("data", data, min_ndim=2)
     if data.numel() < 2:
         raise ValueError(f"data must hold at least two values, got shape {tuple(data.shape)}")
-    return float(data.to(torch.float64).std())
+    return _rounded(float(data.to(torch.float64).std()))
 
 
 def target_run(data: torch.Tensor, target: str, sigma_data: float, **config) -> dict:
     """A run whose network predicts `target` ('D', 'eps', 'score', 'edm'): `TargetPrecond`
-    and `TargetLoss` with the same σ_data; other keywords as `training.make_config`."""
+    and `TargetLoss` with the same σ_data (to `SIGMA_DATA_DIGITS` digits); other keywords as
+    `training.make_config`."""
     target = check_choice("target", target, ("D", "eps", "score", "edm"))
-    sigma_data = check_magnitude("sigma_data", sigma_data)
+    sigma_data = _rounded(check_magnitude("sigma_data", sigma_data))
     kwargs = dict(target=target, sigma_data=sigma_data)
     return dict(
         config,
@@ -118,7 +129,7 @@ def family_run(data: torch.Tensor, family: str, sigma_data: float, **config) -> 
     VELoss) or 'edm' (EDMPrecond, EDMLoss, both with σ_data = `sigma_data`), with the
     columns' default constants; other keywords as `training.make_config`."""
     family = check_choice("family", family, FAMILIES)
-    sigma_data = check_magnitude("sigma_data", sigma_data)
+    sigma_data = _rounded(check_magnitude("sigma_data", sigma_data))
     run = dict(config, data=data, precond=family, loss=family)
     if family == "edm":
         run |= dict(
