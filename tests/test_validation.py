@@ -1001,6 +1001,11 @@ SPECS: list[Spec] = [
         {"n": "count", "seed": "seed"},
     ),
     spec(
+        "trained.mixture64_training_data",
+        lambda **kw: trained.mixture64_training_data(**({"n": 10} | kw)),
+        {"n": "count", "seed": "seed"},
+    ),
+    spec(
         "trained.measured_sigma_data",
         lambda **kw: trained.measured_sigma_data(**({"data": POINTS} | kw)),
         {"data": "samples"},

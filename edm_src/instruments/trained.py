@@ -7,6 +7,8 @@ trains it; the others load it from the model cache).
 
 * The 2-D ring (`ring_training_data`): 20,000 samples of `benchmarks.ring_2d`,
   whose exact denoiser is the mixture itself; `RING_NET` is the MLP trained on it.
+* Chapter 3's 64-D mixture (`mixture64_training_data`): 20,000 samples of
+  `benchmarks.low_dim_mixture`, with `MIX64_NET`, the digits MLP's architecture.
 * The digits (`digits_split`): scikit-learn's 1,797 8×8 digits split once, with a
   fixed seed, into 1,500 training and 297 held-out images; `DIGITS_NET` is the MLP
   trained on them, and the exact denoiser of a training set is `EmpiricalDenoiser`.
@@ -30,7 +32,7 @@ from .._validation import (
 )
 from ..data import load_digits
 from ..denoisers import GaussianMixture
-from .benchmarks import ring_2d
+from .benchmarks import low_dim_mixture, ring_2d
 from .metrics import frechet_distance_samples, nearest_neighbor_distance, pca_features
 
 #: The MLP of the 2-D ring: ~32k parameters, 2,000 Adam steps of 256 samples.
@@ -39,6 +41,16 @@ RING_NET = dict(
     network_kwargs=dict(width=64, depth=2, emb_channels=32),
     steps=2000,
     batch_size=256,
+    lr=2e-3,
+)
+
+#: The MLP of Chapter 3's 64-D mixture (`benchmarks.low_dim_mixture`): the digits MLP's
+#: architecture and schedule, on 20,000 samples of a distribution with an exact denoiser.
+MIX64_NET = dict(
+    network="mlp",
+    network_kwargs=dict(width=128, depth=2, emb_channels=32),
+    steps=2000,
+    batch_size=128,
     lr=2e-3,
 )
 
@@ -75,6 +87,16 @@ def ring_training_data(n: int = 20_000, seed: int = 0) -> tuple[GaussianMixture,
     ring = ring_2d()
     data = ring.sample(n, generator=torch.Generator().manual_seed(seed)).to(torch.float32)
     return ring, data
+
+
+def mixture64_training_data(n: int = 20_000, seed: int = 0) -> tuple[GaussianMixture, torch.Tensor]:
+    """Chapter 3's 64-D mixture (`benchmarks.low_dim_mixture()`) and `n` samples of it as
+    float32 [n, 64], the networks' training set."""
+    n = check_integer("n", n, 1, 10**7)
+    seed = check_seed("seed", seed)
+    mixture = low_dim_mixture()
+    data = mixture.sample(n, generator=torch.Generator().manual_seed(seed)).to(torch.float32)
+    return mixture, data
 
 
 def digits_split() -> tuple[torch.Tensor, torch.Tensor]:
