@@ -44,16 +44,6 @@ RING_NET = dict(
     lr=2e-3,
 )
 
-#: The MLP of Chapter 3's 64-D mixture (`benchmarks.low_dim_mixture`): the digits MLP's
-#: architecture and schedule, on 20,000 samples of a distribution with an exact denoiser.
-MIX64_NET = dict(
-    network="mlp",
-    network_kwargs=dict(width=128, depth=2, emb_channels=32),
-    steps=2000,
-    batch_size=128,
-    lr=2e-3,
-)
-
 #: The MLP of the 8×8 digits (64 values per image): ~136k parameters, 2,000 steps of 128.
 DIGITS_NET = dict(
     network="mlp",
@@ -62,6 +52,10 @@ DIGITS_NET = dict(
     batch_size=128,
     lr=2e-3,
 )
+
+#: The MLP of Chapter 3's 64-D mixture (`benchmarks.low_dim_mixture`): the digits MLP,
+#: architecture and schedule, on 20,000 samples of a distribution with an exact denoiser.
+MIX64_NET = dict(DIGITS_NET)
 
 #: The U-Net of the 8×8 digits: ~104k parameters, 800 steps of 64 (a convolution on 8×8
 #: images is slow on a CPU: about 40 ms a step on 2 cores).
@@ -80,23 +74,25 @@ DIGITS_SPLIT_SEED = 0
 FAMILIES = ("vp", "ve", "edm")
 
 
-def ring_training_data(n: int = 20_000, seed: int = 0) -> tuple[GaussianMixture, torch.Tensor]:
-    """The 2-D ring mixture and `n` samples of it as float32 [n, 2], the networks' training set."""
+def _training_samples(
+    mixture: GaussianMixture, n: int, seed: int
+) -> tuple[GaussianMixture, torch.Tensor]:
+    """The mixture and `n` samples of it (seeded) as float32 [n, D], a training set."""
     n = check_integer("n", n, 1, 10**7)
     seed = check_seed("seed", seed)
-    ring = ring_2d()
-    data = ring.sample(n, generator=torch.Generator().manual_seed(seed)).to(torch.float32)
-    return ring, data
+    data = mixture.sample(n, generator=torch.Generator().manual_seed(seed)).to(torch.float32)
+    return mixture, data
+
+
+def ring_training_data(n: int = 20_000, seed: int = 0) -> tuple[GaussianMixture, torch.Tensor]:
+    """The 2-D ring mixture and `n` samples of it as float32 [n, 2], the networks' training set."""
+    return _training_samples(ring_2d(), n, seed)
 
 
 def mixture64_training_data(n: int = 20_000, seed: int = 0) -> tuple[GaussianMixture, torch.Tensor]:
     """Chapter 3's 64-D mixture (`benchmarks.low_dim_mixture()`) and `n` samples of it as
     float32 [n, 64], the networks' training set."""
-    n = check_integer("n", n, 1, 10**7)
-    seed = check_seed("seed", seed)
-    mixture = low_dim_mixture()
-    data = mixture.sample(n, generator=torch.Generator().manual_seed(seed)).to(torch.float32)
-    return mixture, data
+    return _training_samples(low_dim_mixture(), n, seed)
 
 
 def digits_split() -> tuple[torch.Tensor, torch.Tensor]:
