@@ -8,6 +8,8 @@ The package has two layers.  The top level is the paper's mathematics:
 * preconditioning (Table 1, Sec. 5): `VPPrecond`, `VEPrecond`, `iDDPMPrecond`, `EDMPrecond`;
 * losses (Table 1, Sec. 5): `VPLoss`, `VELoss`, `EDMLoss`, and `TargetLoss` with
   `TargetPrecond` (App. B.6: a network asked for D, ε, the score or EDM's mixture);
+* non-leaky augmentation (`augment`: `AugmentPipe`, flips and 90° rotations whose labels the
+  network is told, Table 2's config F);
 * raw networks F_θ (`networks`: `MLP`, `UNet`) and their training (`training`: `train`,
   `train_many`, Adam with a ramp-up and an EMA, batched with vmap, cached on disk);
 * exact denoisers: `GaussianMixture`, `EmpiricalDenoiser` (Eq. 57);
@@ -35,7 +37,8 @@ frechet_distance`), and `edm_src.instruments.<module>` is each one's own path.
 
 from types import ModuleType
 
-from . import instruments, networks, schedules, training
+from . import augment, instruments, networks, schedules, training
+from .augment import AugmentPipe
 from .data import (
     TOY_MIXTURES,
     TOY_SAMPLES,
@@ -63,6 +66,7 @@ from .instruments.metrics import (
     frechet_distance_gaussians,
     frechet_distance_samples,
     mean_log_likelihood,
+    mode_coverage,
     mode_weights,
     nearest_neighbor_distance,
     pca_features,
@@ -83,6 +87,8 @@ from .sde import sde_sampler
 from .training import Trained, train, train_many
 
 __all__ = [
+    "augment",
+    "AugmentPipe",
     "instruments",
     "networks",
     "training",
@@ -131,6 +137,7 @@ __all__ = [
     "VPLoss",
     "fidelity_report",
     "mean_log_likelihood",
+    "mode_coverage",
     "mode_weights",
     "EDMPrecond",
     "VEPrecond",

@@ -188,6 +188,39 @@ def _check_call(
     return x, _labels(noise_labels, len(x)).to(x.device)
 
 
+def _check_augment(augment_labels: object, augment_dim: int, x: torch.Tensor, name: str):
+    """Augment labels [B, augment_dim] (non-leaky augmentation), or None."""
+    if augment_labels is None:
+        return None
+    if augment_dim == 0:
+        raise ValueError(f"augment_labels must be None: this {name} has augment_dim = 0")
+    labels = check_tensor("augment_labels", augment_labels, min_ndim=2, max_ndim=2)
+    if labels.shape != (len(x), augment_dim):
+        raise ValueError(
+            f"augment_labels must have shape [B, {augment_dim}] with B = {len(x)}, "
+            f"got {tuple(labels.shape)}"
+        )
+    return labels.to(device=x.device, dtype=torch.float32)
+
+
+def _augment_map(augment_dim: int, channels: int) -> nn.Linear | None:
+    """The augment labels' share of the embedding: linear, no bias, zero at initialisation (so
+    that a network starts, and samples with labels 0, as an unaugmented one)."""
+    if augment_dim == 0:
+        return None
+    layer = nn.Linear(augment_dim, channels, bias=False)
+    with torch.no_grad():
+        layer.weight.zero_()
+    return layer
+
+
+def _embed(model: nn.Module, noise_labels: torch.Tensor, augment_labels) -> torch.Tensor:
+    emb = model.embed._forward(noise_labels)
+    if model.map_augment is not None and augment_labels is not None:
+        emb = emb + model.map_augment(augment_labels)
+    return emb
+
+
 class MLP(nn.Module):
     """A residual MLP F_θ for samples with `dim` numbers each ([B, D], or [B, ...] flattened).
 
@@ -202,10 +235,12 @@ class MLP(nn.Module):
         depth: int = 3,
         emb_channels: int = 32,
         embedding: str = "positional",
+        augment_dim: int = 0,
         generator: torch.Generator | None = None,
     ):
         super().__init__()
         self.dim = check_integer("dim", dim, 1, 10**6)
+        self.augment_dim = check_integer("augment_dim", augment_dim, 0, 64)
         self.width = check_integer("width", width, 1, 8192)
         self.depth = check_integer("depth", depth, 0, 64)
         embedding, emb_channels, generator = _check_common(embedding, emb_channels, generator)
@@ -222,19 +257,23 @@ class MLP(nn.Module):
             for _ in range(self.depth)
         )
         self.out = _linear(width, self.dim, generator, zero=True)
+        self.map_augment = _augment_map(self.augment_dim, width)
 
     def forward(
-        self, x: torch.Tensor, noise_labels: torch.Tensor, class_labels=None
+        self, x: torch.Tensor, noise_labels: torch.Tensor, class_labels=None, augment_labels=None
     ) -> torch.Tensor:
         """F_θ(x; c_noise), shaped like x [B, ...] (D numbers per sample)."""
         x, noise_labels = _check_call("MLP", x, noise_labels, class_labels, (self.dim,))
-        return self._forward(x, noise_labels)
+        augment_labels = _check_augment(augment_labels, self.augment_dim, x, "MLP")
+        return self._forward(x, noise_labels, augment_labels)
 
-    def _forward(self, x: torch.Tensor, noise_labels: torch.Tensor) -> torch.Tensor:
+    def _forward(
+        self, x: torch.Tensor, noise_labels: torch.Tensor, augment_labels=None
+    ) -> torch.Tensor:
         """F_θ without the checks (training calls this inside `torch.func.vmap`)."""
         shape = x.shape  # [B, ...]
         x = x.reshape(len(x), -1)  # [B, D]
-        emb = self.embed._forward(noise_labels)  # [B, W]
+        emb = _embed(self, noise_labels, augment_labels)  # [B, W]
         h = self.inp(x.to(torch.float32))  # [B, W]
         for w1, a, w2 in self.blocks:
             h = h + w2(F.silu(w1(F.silu(h)) + a(emb)))  # [B, W]
@@ -279,10 +318,12 @@ class UNet(nn.Module):
         emb_channels: int = 32,
         embedding: str = "positional",
         groups: int = 8,
+        augment_dim: int = 0,
         generator: torch.Generator | None = None,
     ):
         super().__init__()
         self.in_channels = check_integer("in_channels", in_channels, 1, 64)
+        self.augment_dim = check_integer("augment_dim", augment_dim, 0, 64)
         size = check_sequence(
             "image_size", [image_size] * 2 if isinstance(image_size, int) else image_size
         )
@@ -306,6 +347,7 @@ class UNet(nn.Module):
         self.dec0 = _ResBlock(3 * c, c, emb, groups, generator)
         self.norm_out = nn.GroupNorm(math.gcd(groups, c), c)
         self.conv_out = _conv(c, self.in_channels, generator, zero=True)
+        self.map_augment = _augment_map(self.augment_dim, emb)
 
     @property
     def dim(self) -> int:
@@ -313,17 +355,20 @@ class UNet(nn.Module):
         return self.in_channels * self.image_size[0] * self.image_size[1]
 
     def forward(
-        self, x: torch.Tensor, noise_labels: torch.Tensor, class_labels=None
+        self, x: torch.Tensor, noise_labels: torch.Tensor, class_labels=None, augment_labels=None
     ) -> torch.Tensor:
         """F_θ(x; c_noise) for images x [B, C, H, W]."""
         x, noise_labels = _check_call(
             "UNet", x, noise_labels, class_labels, (self.in_channels, *self.image_size)
         )
-        return self._forward(x, noise_labels)
+        augment_labels = _check_augment(augment_labels, self.augment_dim, x, "UNet")
+        return self._forward(x, noise_labels, augment_labels)
 
-    def _forward(self, x: torch.Tensor, noise_labels: torch.Tensor) -> torch.Tensor:
+    def _forward(
+        self, x: torch.Tensor, noise_labels: torch.Tensor, augment_labels=None
+    ) -> torch.Tensor:
         """F_θ without the checks (training calls this inside `torch.func.vmap`)."""
-        emb = self.embed._forward(noise_labels)  # [B, 4c]
+        emb = _embed(self, noise_labels, augment_labels)  # [B, 4c]
         h0 = self.enc0(self.conv_in(x.to(torch.float32)), emb)  # [B, c, H, W]
         h1 = self.enc1(self.down(h0), emb)  # [B, 2c, H/2, W/2]
         h = self.mid(h1, emb)  # [B, 2c, H/2, W/2]

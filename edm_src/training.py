@@ -53,6 +53,7 @@ from ._validation import (
     check_sequence,
     check_tensor,
 )
+from .augment import AUGMENT_DIM, AugmentPipe
 from .networks import NETWORKS, make_network
 
 PRECONDS = {
@@ -87,7 +88,14 @@ TRAINING_THREADS = min(2, os.cpu_count() or 1)
 #: Environment variable that overrides where trained weights are cached.
 MODEL_CACHE_ENV = "EDM_MODEL_CACHE"
 #: The modules whose source decides the trained weights: part of every cache key.
-TRAINING_CODE = ("networks.py", "training.py", "preconditioning.py", "losses.py", "schedules.py")
+TRAINING_CODE = (
+    "networks.py",
+    "training.py",
+    "preconditioning.py",
+    "losses.py",
+    "schedules.py",
+    "augment.py",
+)
 
 CONFIG_KEYS = (
     "network",
@@ -102,6 +110,7 @@ CONFIG_KEYS = (
     "lr_rampup",
     "ema_halflife",
     "ema_rampup_ratio",
+    "augment_p",
     "seed",
 )
 
@@ -189,6 +198,7 @@ def make_config(
     lr_rampup: int | None = None,
     ema_halflife: float | None = None,
     ema_rampup_ratio: float | None = 0.05,
+    augment_p: float = 0.0,
     seed: int = 0,
 ) -> dict:
     """A checked, canonical training configuration (a dict of JSON values; its hash keys the cache).
@@ -205,6 +215,9 @@ def make_config(
             samples seen, steps·batch_size/20).
         ema_rampup_ratio: the half-life is at most this fraction of the samples seen so far
             (None: no ramp-up).
+        augment_p: non-leaky augmentation (`augment.AugmentPipe`): the probability of a flip
+            and of a rotation per training image, whose labels the network gets as
+            ``augment_labels`` (it needs ``augment_dim=3`` in `network_kwargs`); 0: none.
         seed: seeds the run's generator: initial weights, batches, σ and noise.
     """
     steps = check_integer("steps", steps, 1, 10**7)
@@ -228,6 +241,7 @@ def make_config(
         "ema_rampup_ratio": None
         if ema_rampup_ratio is None
         else check_real("ema_rampup_ratio", ema_rampup_ratio, low=0.0, low_open=True, high=1.0),
+        "augment_p": check_real("augment_p", augment_p, low=0.0, high=1.0),
         "seed": check_seed("seed", seed),
     }
     return config
@@ -252,8 +266,10 @@ class _Unchecked(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x_in: torch.Tensor, noise_labels: torch.Tensor) -> torch.Tensor:
-        return self.model._forward(x_in, noise_labels)
+    def forward(
+        self, x_in: torch.Tensor, noise_labels: torch.Tensor, augment_labels=None
+    ) -> torch.Tensor:
+        return self.model._forward(x_in, noise_labels, augment_labels)
 
 
 def denoiser(config: Mapping, model: nn.Module) -> nn.Module:
@@ -425,10 +441,15 @@ def _train_group(runs: list[tuple[dict, torch.Tensor]], progress: bool | None):
             k: part.reshape(M, *shape) for k, part, shape in zip(names, parts, shapes, strict=True)
         }
 
-    def raw(p, b, x_in, c_noise):  # F_θ for one run
+    augment_dim = getattr(models[0], "augment_dim", 0)
+    pipes = [
+        AugmentPipe(config["augment_p"]) if config["augment_p"] > 0 else None for config, _ in runs
+    ]
+
+    def raw(p, b, x_in, c_noise, *augment_labels):  # F_θ for one run
         p = {f"model.{k}": v for k, v in p.items()}
         b = {f"model.{k}": v for k, v in b.items()}
-        return functional_call(base, (p, b), (x_in, c_noise))
+        return functional_call(base, (p, b), (x_in, c_noise, *augment_labels))
 
     raw_batched = vmap(raw)  # over the M runs
     lr = [config["lr"] for config, _ in runs]
@@ -440,10 +461,17 @@ def _train_group(runs: list[tuple[dict, torch.Tensor]], progress: bool | None):
     bin_count = torch.zeros(M, chunks, n_bins, dtype=torch.float64)
     bar = _progress_bar(steps, f"training {M} network{'s' * (M > 1)}", progress)
     for step in range(steps):
-        ys, xs, coefs, weights, sigmas = [], [], [], [], []
-        for (_, data), (_, precond, loss), g in zip(runs, built, generators, strict=True):
+        ys, xs, coefs, weights, sigmas, labels = [], [], [], [], [], []
+        for (_, data), (_, precond, loss), g, pipe in zip(
+            runs, built, generators, pipes, strict=True
+        ):
             y = data[torch.randint(len(data), (B,), generator=g)]  # [B, ...] a batch of data
             sigma = loss.sample_sigma(sigma_shape, generator=g)  # [B, 1, ...] σ ~ p_train
+            if pipe is not None:  # non-leaky augmentation, drawn after σ as the losses draw it
+                y, augment_labels = pipe(y, generator=g)  # [B, ...], [B, 3]
+            else:
+                augment_labels = torch.zeros(B, augment_dim)  # "not augmented"
+            labels.append(augment_labels)
             n = torch.randn(y.shape, generator=g) * sigma  # [B, ...] n ~ N(0, σ²I)
             sigma = sigma.reshape(B).to(torch.float32)  # [B]
             ys.append(y)
@@ -454,7 +482,8 @@ def _train_group(runs: list[tuple[dict, torch.Tensor]], progress: bool | None):
         y, x = torch.stack(ys), torch.stack(xs)  # [M, B, ...]
         c_skip, c_out, c_in, c_noise = (torch.stack(c).to(torch.float32) for c in zip(*coefs))
         bcast = (M, B) + (1,) * len(shape)  # [M, B, 1, ..., 1]
-        F_x = raw_batched(unflatten(flat), buffers, c_in.reshape(bcast) * x, c_noise)  # [M, B, ...]
+        extra = (torch.stack(labels),) if augment_dim else ()  # [M, B, augment_dim]
+        F_x = raw_batched(unflatten(flat), buffers, c_in.reshape(bcast) * x, c_noise, *extra)
         D_x = c_skip.reshape(bcast) * x + c_out.reshape(bcast) * F_x  # [M, B, ...] Eq. 7
         weight = torch.stack(weights).to(torch.float32).reshape(bcast)
         per_sample = (weight * (D_x - y) ** 2).reshape(M, B, -1).mean(dim=2)  # [M, B] Eq. 2
@@ -530,7 +559,18 @@ def _check_run(run: Any, index: int) -> tuple[dict, torch.Tensor]:
     check_keywords(f"runs[{index}]", {k: v for k, v in run.items() if k != "data"}, CONFIG_KEYS)
     config = make_config(**{k: v for k, v in run.items() if k != "data"})
     data = _check_data(run["data"], config["network"])
-    _build(config, tuple(data.shape[1:]), None)  # every keyword fits, before any training
+    model, _, _ = _build(config, tuple(data.shape[1:]), None)  # every keyword fits
+    if config["augment_p"] > 0:
+        if getattr(model, "augment_dim", 0) != AUGMENT_DIM:
+            raise ValueError(
+                f"augment_p > 0 needs network_kwargs augment_dim={AUGMENT_DIM} (the augment "
+                f"labels the network is told), got augment_dim={getattr(model, 'augment_dim', 0)}"
+            )
+        if data.ndim != 4 or data.shape[-1] != data.shape[-2]:
+            raise ValueError(
+                f"data must be square images [N, C, H, H] to be augmented (augment_p > 0), "
+                f"got shape {tuple(data.shape)}"
+            )
     return config, data
 
 

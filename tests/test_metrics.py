@@ -249,3 +249,20 @@ def test_bad_inputs_raise(call, name):
     """Invalid arguments raise ValueError whose message starts with the argument's name."""
     with raises_naming(name):
         call()
+
+
+def test_mode_coverage_sees_a_dropped_mode():
+    """The total-variation distance between component shares and weights is about √(K/n)-small
+    for exact samples, and equals the dropped weight when a mode's samples are removed."""
+    from edm_src.data import toy_mixture
+    from edm_src.instruments.metrics import assign_components, mode_coverage
+
+    ring = toy_mixture("ring", std=0.05)
+    g = torch.Generator().manual_seed(0)
+    x = ring.sample(20_000, generator=g)
+    exact = mode_coverage(ring, x)
+    assert exact < 3 * math.sqrt(8 / 20_000)
+    kept = x[assign_components(ring, x) != 0]  # drop every sample of component 0
+    dropped = mode_coverage(ring, kept)
+    assert abs(dropped - 1 / 8) < 0.01
+    assert mode_coverage(ring, x[assign_components(ring, x) == 3]) == pytest.approx(7 / 8)

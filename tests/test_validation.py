@@ -35,6 +35,7 @@ from helpers import raises_naming, randn  # noqa: E402
 import edm_src  # noqa: E402
 from edm_src import (  # noqa: E402
     _net,  # noqa: E402
+    augment,
     data,
     denoisers,
     losses,
@@ -112,6 +113,8 @@ BAD = {
     "nonneg_or_inf": NOT_NUMBERS + [nan, -inf, -1.0],
     # any finite real number
     "real": NOT_NUMBERS + [nan, inf, -inf],
+    # numbers in [0, 1]
+    "unit_closed": NOT_NUMBERS + [nan, inf, -0.5, 1.5],
     # numbers in (0, 1)
     "unit": NOT_NUMBERS + [nan, inf, -1.0, 0.0, 1.0, 1.5],
     # α of Algorithm 1: (0, 1]
@@ -924,6 +927,7 @@ SPECS: list[Spec] = [
             "batch_size": "count",
             "lr": "positive",
             "ema_rampup_ratio": "positive_or_default",
+            "augment_p": "unit_closed",
             "seed": "seed",
         },
         network_kwargs=[3, {"width": object()}],
@@ -1039,6 +1043,31 @@ SPECS: list[Spec] = [
         ),
         {"samples": "samples", "train": "samples", "held_out": "samples", "k": "count"},
         k=[5],
+    ),
+    # ---------------------------------------------------------------- augmentation
+    spec(
+        "augment.AugmentPipe",
+        lambda **kw: augment.AugmentPipe(**kw),
+        {"p": "unit_closed", "generator": "generator"},
+    ),
+    spec(
+        "augment.AugmentPipe.__call__",
+        lambda **kw: augment.AugmentPipe(0.5)(**({"images": randn(2, 1, 4, 4)} | kw)),
+        {"images": "images", "generator": "generator"},
+        images=[randn(2, 1, 4, 3)],
+    ),
+    spec(
+        "augment.invert",
+        lambda **kw: augment.invert(
+            **({"images": randn(2, 1, 4, 4), "augment_labels": torch.zeros(2, 3)} | kw)
+        ),
+        {"images": "images"},
+        augment_labels=[
+            None,
+            torch.zeros(3, 3),
+            torch.zeros(2, 2),
+            torch.tensor([[nan, 0, 0]] * 2),
+        ],
     ),
     # ---------------------------------------------------------------- data
     spec("data.load_digits", lambda **kw: data.load_digits(**kw), {"dtype": "dtype"}),
@@ -1252,6 +1281,12 @@ SPECS: list[Spec] = [
     spec(
         "metrics.mode_weights",
         lambda **kw: metrics.mode_weights(**({"mixture": RING, "x": POINTS} | kw)),
+        {"x": "samples"},
+        mixture=[None],
+    ),
+    spec(
+        "metrics.mode_coverage",
+        lambda **kw: metrics.mode_coverage(**({"mixture": RING, "x": POINTS} | kw)),
         {"x": "samples"},
         mixture=[None],
     ),

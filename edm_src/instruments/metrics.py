@@ -81,6 +81,19 @@ def mode_weights(mixture: GaussianMixture, x: torch.Tensor) -> torch.Tensor:
     return torch.bincount(k, minlength=len(mixture.weights)).to(torch.float64) / len(k)
 
 
+def mode_coverage(mixture: GaussianMixture, x: torch.Tensor) -> float:
+    """Total-variation distance between the samples' component shares and the mixture's weights.
+
+    ½ Σ_k |share_k − w_k| with the shares of `mode_weights`: 0 when every mode gets
+    its share, the dropped weight when modes are missing (a mode-collapse
+    metric that sees beyond two moments).  For n exact samples its expectation
+    is O(√(K/n)), not 0: compare with exact samples of the same size.
+    """
+    shares = mode_weights(mixture, x)  # [K]
+    weights = mixture.weights.to(shares)  # [K]
+    return float(0.5 * (shares - weights).abs().sum())
+
+
 def fidelity_report(
     mixture: GaussianMixture, samples: torch.Tensor, seed: int = 0
 ) -> dict[str, float]:
