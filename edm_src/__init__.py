@@ -79,7 +79,7 @@ from .instruments.reference import (
     rk45_sampler,
     solve_pf_ode,
 )
-from .losses import EDMLoss, TargetLoss, VELoss, VPLoss
+from .losses import EDMLoss, TargetLoss, VELoss, VPLoss, effective_weight
 from .networks import MLP, UNet
 from .preconditioning import EDMPrecond, TargetPrecond, VEPrecond, VPPrecond, iDDPMPrecond
 from .samplers import CountingNet, Trajectory, ablation_sampler, edm_sampler, record_trajectory
@@ -99,6 +99,7 @@ __all__ = [
     "train",
     "train_many",
     "TargetLoss",
+    "effective_weight",
     "TargetPrecond",
     "denoising_errors",
     "gaussian_floor",

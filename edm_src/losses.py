@@ -262,3 +262,24 @@ class TargetLoss(EDMLoss):
                 "sigma is too small: the loss weight 1/c_out² exceeds its dtype's range"
             )
         return weight
+
+
+def effective_weight(loss: _Loss, precond: object, sigma: torch.Tensor | float) -> torch.Tensor:
+    """The weight training gives the raw network's error at σ: p_train(ln σ)·λ(σ)·c_out(σ)².
+
+    The loss E_σ[λ(σ)‖D_θ − y‖²] is E_σ[λ(σ)c_out(σ)²‖F_θ − F_target‖²] (Eq. 7, App. B.6
+    step 4), so σ's share of the training effort on F_θ is its density under p_train times
+    λ·c_out².  Each family's own pair has λ·c_out² = 1 (VP and VE: λ = 1/σ², c_out = ±σ;
+    EDM: λ = 1/c_out²), so the effort follows p_train alone; a mixed pair (VE's loss with
+    EDM's preconditioning, Table 2's config D) reweights it.  `precond` is any
+    preconditioner of `edm_src.preconditioning` (its `coefficients`); σ > 0.
+    """
+    if not isinstance(loss, _Loss):
+        raise ValueError(f"loss must be an edm_src loss (VPLoss, VELoss, EDMLoss, …), got {loss!r}")
+    coefficients = getattr(precond, "coefficients", None)
+    if not callable(coefficients):
+        raise ValueError(f"precond must be an edm_src preconditioner, got {precond!r}")
+    sigma = check_sigma_tensor(sigma, positive=True)
+    sigma = sigma if sigma.dtype in (torch.float32, torch.float64) else sigma.to(torch.float64)
+    c_out = coefficients(sigma)[1]
+    return loss.p_train_density(sigma) * loss.weight(sigma) * c_out**2

@@ -9,6 +9,7 @@ import torch
 from helpers import generator, raises_naming, randn
 from scipy import stats
 
+from edm_src import preconditioning
 from edm_src.losses import EDMLoss, VELoss, VPLoss
 from edm_src.preconditioning import EDMPrecond, VPPrecond
 
@@ -207,3 +208,23 @@ def test_invalid_constants_are_rejected(make, name):
     """Non-positive constants and sigma_min >= sigma_max raise a ValueError naming the argument."""
     with raises_naming(name):
         make()
+
+
+def test_effective_weight_is_p_train_for_each_family_and_reweighted_when_mixed():
+    """λ·c_out² = 1 for VP, VE and EDM with their own preconditioning, so the effective weight is
+    p_train's density; VE's loss with EDM's preconditioning (config D) multiplies it by
+    σ_d²/(σ² + σ_d²)."""
+    from edm_src.losses import effective_weight
+
+    sigma = torch.logspace(-2, 1.5, 15, dtype=torch.float64)
+    pairs = [
+        (VPLoss(), preconditioning.VPPrecond(None)),
+        (VELoss(), preconditioning.VEPrecond(None)),
+        (EDMLoss(sigma_data=0.7), preconditioning.EDMPrecond(None, sigma_data=0.7)),
+    ]
+    for loss, precond in pairs:
+        weight = effective_weight(loss, precond, sigma)
+        torch.testing.assert_close(weight, loss.p_train_density(sigma).to(weight.dtype))
+    mixed = effective_weight(VELoss(), preconditioning.EDMPrecond(None, sigma_data=0.5), sigma)
+    expected = VELoss().p_train_density(sigma).double() * 0.25 / (sigma**2 + 0.25)
+    torch.testing.assert_close(mixed.double(), expected, rtol=1e-6, atol=0)

@@ -814,6 +814,22 @@ SPECS: list[Spec] = [
         lambda **kw: losses.TargetLoss(**kw),
         {"target": "name", "P_mean": "real", "P_std": "positive", "sigma_data": "positive"},
     ),
+    spec(
+        "losses.effective_weight",
+        lambda **kw: losses.effective_weight(
+            **(
+                {
+                    "loss": losses.EDMLoss(),
+                    "precond": preconditioning.EDMPrecond(None),
+                    "sigma": 0.5,
+                }
+                | kw
+            )
+        ),
+        {"sigma": "sigma_any_positive"},
+        loss=[None, "edm", 3],
+        precond=[None, "edm", 3],
+    ),
     # ---------------------------------------------------------------- networks
     spec(
         "networks.positional_embedding",
