@@ -29,6 +29,7 @@ from torch import nn
 from ._validation import (
     MAX_LEVELS,
     all_finite,
+    as_tensor,
     check_bool,
     check_callable,
     check_choice,
@@ -285,6 +286,19 @@ class EDMPrecond(_Precond):
 
 #: The training targets of `TargetPrecond`: what the raw network F_θ is asked to output.
 TARGETS = ("edm", "D", "eps", "score")
+
+
+def unit_variance_c_out(
+    c_skip: torch.Tensor | float, sigma: torch.Tensor | float, sigma_data: float
+) -> torch.Tensor:
+    """The c_out that gives the effective target unit variance for a given c_skip (App. B.6, step 2):
+    c_out² = (1 − c_skip)²σ_d² + c_skip²σ², for data of standard deviation σ_d."""
+    c_skip = as_tensor("c_skip", c_skip, float_dtype=torch.float64)
+    if not all_finite(c_skip):
+        raise ValueError("c_skip must be finite")
+    sigma = check_sigma_tensor(sigma)
+    sigma_data = check_real("sigma_data", sigma_data, low=1e-15, high=1e15)
+    return ((1 - c_skip) ** 2 * sigma_data**2 + c_skip**2 * sigma**2).sqrt()
 
 
 def target_coefficients(

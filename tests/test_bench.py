@@ -31,16 +31,21 @@ def test_the_bare_loop_is_algorithm_2_without_churn():
     )
 
 
-def test_the_bench_runs_and_prints_every_ratio():
-    """`scripts/bench.py --quick` runs to the end and prints a ratio for both samplers at
-    B = 1, 64 and 4,096 and for both exact denoisers (timings are not asserted: machines differ)."""
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick"],
+def run_quick(script: str) -> subprocess.CompletedProcess:
+    """`python scripts/<script> --quick`, which must exit 0 within 5 minutes."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / script), "--quick"],
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
     )
+
+
+def test_the_bench_runs_and_prints_every_ratio():
+    """`scripts/bench.py --quick` runs to the end and prints a ratio for both samplers at
+    B = 1, 64 and 4,096 and for both exact denoisers (timings are not asserted: machines differ)."""
+    result = run_quick("bench.py")
     lines = result.stdout.splitlines()
     for sampler in ("edm_sampler", "ablation_sampler"):
         assert sorted(int(line.split()[1]) for line in lines if line.startswith(sampler)) == [
@@ -56,13 +61,7 @@ def test_the_bench_runs_and_prints_every_ratio():
 def test_the_training_bench_prints_every_network():
     """`scripts/bench_training.py --quick` prints steps per second for the ring MLP, the digits
     MLP and the digits U-Net, alone and four runs together, with their parameter counts."""
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench_training.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
+    result = run_quick("bench_training.py")
     rows = [line for line in result.stdout.splitlines()[1:] if line.strip()]
     names = [" ".join(line.split()[:2]) for line in rows]
     assert sorted(set(names)) == ["digits MLP", "digits U-Net", "ring MLP"]

@@ -514,3 +514,18 @@ def test_explorable_rejects_bad_controls_before_computing():
             with raises_naming(name):
                 explorable(compute, **({"live": live} | kwargs))
     assert compute.calls == []
+
+
+def test_plot_with_band_draws_the_curve_and_its_two_standard_errors():
+    """One line through (x, y) and a band from y − 2·se (clipped at the floor) to y + 2·se."""
+    import matplotlib.pyplot as plt
+
+    from edm_src.instruments.plotting import plot_with_band
+
+    fig, ax = plt.subplots()
+    plot_with_band(ax, [1.0, 2.0, 3.0], [1.0, 0.5, 2.0], [0.1, 0.5, 0.2])
+    (line,) = ax.get_lines()
+    assert list(line.get_ydata()) == [1.0, 0.5, 2.0]
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.max() == pytest.approx(2.4) and band.min() == pytest.approx(1e-12)
+    plt.close(fig)

@@ -403,3 +403,25 @@ def test_training_restores_the_thread_count():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_unit_variance_c_out_is_edm_c_out_at_edm_c_skip():
+    """App. B.6 step 2 at step 3's c_skip gives EDM's c_out; at c_skip = 0 and 1 it gives σ_d and σ."""
+    sigma = torch.logspace(-2, 2, 9, dtype=torch.float64)
+    c_skip, c_out = preconditioning.target_coefficients("edm", sigma, 0.6)
+    torch.testing.assert_close(preconditioning.unit_variance_c_out(c_skip, sigma, 0.6), c_out)
+    torch.testing.assert_close(
+        preconditioning.unit_variance_c_out(0.0, sigma, 0.6), torch.full_like(sigma, 0.6)
+    )
+    torch.testing.assert_close(preconditioning.unit_variance_c_out(1.0, sigma, 0.6), sigma)
+
+
+def test_digits_report_halves_bracket_the_sampling_noise():
+    """'fd_halves' are the Fréchet distances of the two halves of the samples (each computed as
+    'fd' would be for that half alone)."""
+    from edm_src.instruments import trained
+
+    train, held = trained.digits_split()
+    r = trained.digits_report(train[:400], train, held)
+    first = trained.digits_report(train[:200], train, held)["fd"]
+    assert r["fd_halves"][0] == pytest.approx(first)

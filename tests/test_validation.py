@@ -830,6 +830,22 @@ SPECS: list[Spec] = [
         loss=[None, "edm", 3],
         precond=[None, "edm", 3],
     ),
+    spec(
+        "preconditioning.unit_variance_c_out",
+        lambda **kw: preconditioning.unit_variance_c_out(
+            **({"c_skip": 0.5, "sigma": 1.0, "sigma_data": 0.5} | kw)
+        ),
+        {"c_skip": "tensor", "sigma": "sigma_any", "sigma_data": "positive"},
+    ),
+    spec(
+        "plotting.plot_with_band",
+        lambda **kw: plotting.plot_with_band(
+            **({"ax": AX, "x": [1.0, 2.0], "y": [1.0, 2.0], "se": [0.1, 0.1]} | kw)
+        ),
+        {"x": "tensor", "y": "tensor", "se": "tensor", "floor": "positive"},
+        ax=[None, 3],
+        y=[[1.0]],
+    ),
     # ---------------------------------------------------------------- networks
     spec(
         "networks.positional_embedding",

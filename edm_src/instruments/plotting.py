@@ -31,6 +31,7 @@ from .._validation import (
     check_bool,
     check_callable,
     check_integer,
+    check_positive,
     check_real,
     check_sequence,
     check_tensor,
@@ -228,6 +229,25 @@ def image_grid(images: torch.Tensor, nrow: int) -> np.ndarray:
         r, c = divmod(k, nrow)
         canvas[r * (H + 1) : r * (H + 1) + H, c * (W + 1) : c * (W + 1) + W] = images[k, 0].numpy()
     return canvas
+
+
+def plot_with_band(
+    ax: plt.Axes, x: Any, y: Any, se: Any, *, floor: float = 1e-12, **line_kwargs
+) -> None:
+    """A curve y(x) with a band of ±2 standard errors `se` (clipped below at `floor` for log
+    axes): how the chapters draw a measured quantity per σ with its sampling noise."""
+    ax = _check_ax(ax)
+    x, y, se = (
+        check_tensor(name, v, max_ndim=1, float_dtype=torch.float64).cpu().numpy()
+        for name, v in (("x", x), ("y", y), ("se", se))
+    )
+    if not (x.shape == y.shape == se.shape):
+        raise ValueError(f"y and se must have as many entries as x ({len(x)})")
+    floor = check_positive("floor", floor)
+    lines = _draw("matplotlib line", lambda: ax.plot(x, y, **line_kwargs))
+    ax.fill_between(
+        x, np.clip(y - 2 * se, floor, None), y + 2 * se, color=lines[0].get_color(), alpha=0.25
+    )
 
 
 def show_images(

@@ -169,7 +169,9 @@ def digits_report(
     * 'nn_held_out': the same for the held-out digits, the distance a new digit has;
     * 'nn_ratio': nn_train / nn_held_out, below 1 where samples sit closer to the
       training set than new digits do, about 1 for samples as novel as real digits;
-    * 'copies': the fraction of samples within a third of nn_held_out of a training digit.
+    * 'copies': the fraction of samples within a third of nn_held_out of a training digit;
+    * 'fd_halves': the Fréchet distances of the first and the second half of the samples,
+      whose difference shows the metric's sampling noise.
     """
     samples = check_samples("samples", samples, min_count=1)
     train = check_samples("train", train, dim=samples.shape[1], min_count=2)
@@ -179,8 +181,11 @@ def digits_report(
     d_samples = nearest_neighbor_distance(samples.to(torch.float64), train.to(torch.float64))
     d_held = nearest_neighbor_distance(held_out.to(torch.float64), train.to(torch.float64))
     nn_held = float(d_held.median())
+    reference = features(held_out)
+    halves = samples.chunk(2) if len(samples) >= 4 else (samples, samples)
     return {
-        "fd": frechet_distance_samples(features(samples), features(held_out)),
+        "fd": frechet_distance_samples(features(samples), reference),
+        "fd_halves": tuple(frechet_distance_samples(features(h), reference) for h in halves),
         "nn_train": float(d_samples.median()),
         "nn_held_out": nn_held,
         "nn_ratio": float(d_samples.median()) / nn_held,
