@@ -1030,11 +1030,58 @@ SPECS: list[Spec] = [
         },
         num_samples=[1],
     ),
+    spec(
+        "evaluation.gaussian_weighted_floor",
+        lambda **kw: evaluation.gaussian_weighted_floor(
+            **({"loss": losses.EDMLoss(), "sigma": 0.5, "data_std": 1.0} | kw)
+        ),
+        {"loss": "callable", "sigma": "sigma_any_positive", "data_std": "positive"},
+    ),
+    spec(
+        "evaluation.weighted_by_loss",
+        lambda **kw: evaluation.weighted_by_loss(
+            **(
+                {
+                    "errors": {
+                        k: torch.ones(2) for k in ("sigma", "loss", "floor", "network_error")
+                    },
+                    "loss": losses.EDMLoss(),
+                }
+                | kw
+            )
+        ),
+        {"errors": "sequence", "loss": "callable"},
+    ),
     # ---------------------------------------------------------------- trained
     spec(
         "trained.ring_training_data",
         lambda **kw: trained.ring_training_data(**({"n": 10} | kw)),
         {"n": "count", "seed": "seed"},
+    ),
+    spec(
+        "trained.mixture_training_data",
+        lambda **kw: trained.mixture_training_data(**({"dim": 3, "n": 10} | kw)),
+        {"dim": "count", "n": "count", "seed": "seed"},
+    ),
+    spec(
+        "trained.table2_run",
+        lambda **kw: trained.table2_run(**({"data": POINTS, "column": "vp", "row": "D"} | kw)),
+        {"column": "name", "row": "name", "seed": "seed", "sigma_data": "positive"},
+    ),
+    spec(
+        "trained.digits_f_run",
+        lambda **kw: trained.digits_f_run(
+            **({"train": randn(40, 1, 2, 2), "row": "F", "num_train": 4} | kw)
+        ),
+        {"train": "samples", "row": "name", "seed": "seed", "num_train": "count"},
+        num_train=[1, 41],
+    ),
+    spec(
+        "trained.initial_denoiser",
+        lambda **kw: trained.initial_denoiser(
+            **({"run": {"data": POINTS, "steps": 1}, "shape": (2,)} | kw)
+        ),
+        {"run": "callable", "shape": "sequence"},
     ),
     spec(
         "trained.mixture64_training_data",

@@ -12,6 +12,11 @@ training can still remove.  Both are measured here per σ, with the same
 draws of y and n for the three terms, per coordinate (‖·‖² divided by the
 number of values per sample).  For Gaussian data N(0, s²I) the floor is
 σ²s²/(σ² + s²) per coordinate (`gaussian_floor`).
+
+Training does not see this loss but λ(σ) times it (Eq. 8): `weighted_by_loss`
+weights all three terms as a loss of `edm_src.losses` does, which is how
+Figure 5a plots the loss per σ, and `gaussian_weighted_floor` is the weighted
+floor in closed form for Gaussian data.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from .._validation import (
     check_tensor,
 )
 from ..denoisers import GaussianMixture
+from ..losses import _Loss
 
 Net = Callable[..., torch.Tensor]
 
@@ -42,6 +48,46 @@ def gaussian_floor(sigma: torch.Tensor | float, data_std: float) -> torch.Tensor
     sigma = check_sigma_tensor(sigma)
     s = check_magnitude("data_std", data_std)
     return sigma**2 * s**2 / (sigma**2 + s**2)
+
+
+def _check_loss(loss: object) -> _Loss:
+    if not isinstance(loss, _Loss):
+        raise ValueError(f"loss must be an edm_src loss (VPLoss, VELoss, EDMLoss, …), got {loss!r}")
+    return loss
+
+
+def gaussian_weighted_floor(
+    loss: _Loss, sigma: torch.Tensor | float, data_std: float
+) -> torch.Tensor:
+    """λ(σ)·σ²s²/(σ² + s²): the floor of `loss` at σ (per coordinate) for y ~ N(0, s²).
+
+    For EDM's loss, λ = (σ² + σ_data²)/(σ·σ_data)², and data of std s = σ_data, this is 1
+    at every σ: D = c_skip·x is then the exact denoiser, the network at initialisation
+    (last layer zero) is already optimal, and the loss it starts from is its floor.
+    """
+    loss = _check_loss(loss)
+    sigma = check_sigma_tensor(sigma, positive=True)
+    return loss.weight(sigma) * gaussian_floor(sigma, data_std)
+
+
+def weighted_by_loss(errors: dict[str, torch.Tensor], loss: _Loss) -> dict[str, torch.Tensor]:
+    """The terms of `denoising_errors` weighted as `loss` weights them, λ(σ)·E‖·‖² (Eq. 8).
+
+    Returns the same keys ('sigma', 'loss', 'floor', 'network_error' and their '_se');
+    each term and its standard error is multiplied by λ(σ) of `loss`.  This is the loss
+    per σ that Figure 5a plots: for EDM's loss it is about 1 at initialisation at every σ.
+    """
+    loss = _check_loss(loss)
+    needed = ("sigma", "loss", "floor", "network_error")
+    if not isinstance(errors, dict) or any(k not in errors for k in needed):
+        raise ValueError(f"errors must be a dict of denoising_errors with keys {needed}")
+    sigma = check_sigma_tensor(errors["sigma"], "errors['sigma']", positive=True)
+    weight = loss.weight(sigma.to(torch.float64)).to(torch.float64)  # [S]
+    out = {"sigma": sigma}
+    for key, value in errors.items():
+        if key != "sigma":
+            out[key] = weight * check_tensor(f"errors[{key!r}]", value).to(torch.float64)
+    return out
 
 
 def _draw(data: torch.Tensor | GaussianMixture, n: int, generator) -> torch.Tensor:

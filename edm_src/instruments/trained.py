@@ -16,6 +16,10 @@ trains it; the others load it from the model cache).
   `TargetLoss`: 'D', 'eps', 'score' or 'edm', App. B.6);
 * `family_run`: a network trained with one column of Table 1 (VP, VE or EDM
   preconditioning with the same column's loss).
+* `table2_run`: one cell of Table 2 in miniature (Chapter 6): column 'vp' or 've',
+  row 'A', 'B', 'D' or 'E', on `TABLE2_NET`; `DIGITS_F_NET` and `digits_f_run` are
+  rows E and F (non-leaky augmentation) on a small set of training digits.
+* `initial_denoiser`: a run's D_θ before its first step (Figure 5a's "at initialisation").
 """
 
 from __future__ import annotations
@@ -28,10 +32,13 @@ from .._validation import (
     check_magnitude,
     check_samples,
     check_seed,
+    check_sequence,
     check_tensor,
 )
 from ..data import load_digits
 from ..denoisers import GaussianMixture
+from ..networks import make_network
+from ..training import denoiser, make_config
 from .benchmarks import low_dim_mixture, ring_2d
 from .metrics import frechet_distance_samples, nearest_neighbor_distance, pca_features
 
@@ -67,6 +74,38 @@ DIGITS_UNET = dict(
     lr=2e-3,
 )
 
+#: The network of Table 2 in miniature (Chapter 6): an MLP small enough for 3 seeds of
+#: every cell in a book build (~10k parameters on 16-D data), 1,000 Adam steps of 128.
+TABLE2_NET = dict(
+    network="mlp",
+    network_kwargs=dict(width=64, depth=2, emb_channels=32),
+    steps=1000,
+    batch_size=128,
+)
+
+#: The noise embedding of each column's network, as in the networks Table 2 starts from:
+#: DDPM++ (VP) embeds the noise label positionally, NCSN++ (VE) with random Fourier features.
+TABLE2_EMBEDDING = {"vp": "positional", "ve": "fourier"}
+
+#: Row A's learning rate (the baseline), and rows B–E's: row B adjusts only the learning rate.
+TABLE2_LR = {"A": 2e-4, "B": 2e-3}
+
+TABLE2_COLUMNS = ("vp", "ve")
+TABLE2_ROWS = ("A", "B", "D", "E")
+
+#: Rows E and F on the digits: the digits MLP with an input for the augmentation labels,
+#: 1,000 steps of 128 on `DIGITS_F_TRAIN` training digits, where a network memorises.
+DIGITS_F_NET = dict(
+    network="mlp",
+    network_kwargs=dict(width=128, depth=2, emb_channels=32, augment_dim=3),
+    steps=1000,
+    batch_size=128,
+    lr=2e-3,
+)
+DIGITS_F_TRAIN = 32
+#: The probability of each augmentation (a flip; a 90° rotation) per image in row F.
+DIGITS_F_AUGMENT_P = 0.5
+
 #: Images the digits split holds out (of 1,797), and the seed of the split.
 DIGITS_HELD_OUT = 297
 DIGITS_SPLIT_SEED = 0
@@ -84,6 +123,14 @@ def _training_samples(
     return mixture, data
 
 
+def mixture_training_data(
+    dim: int = 64, n: int = 20_000, seed: int = 0
+) -> tuple[GaussianMixture, torch.Tensor]:
+    """Chapter 3's mixture (`benchmarks.low_dim_mixture(dim)`: 32 narrow modes on a curved
+    2-D surface, σ_data = 0.5) in `dim` dimensions, and `n` samples of it as float32 [n, dim]."""
+    return _training_samples(low_dim_mixture(dim=check_integer("dim", dim, 1, 4096)), n, seed)
+
+
 def ring_training_data(n: int = 20_000, seed: int = 0) -> tuple[GaussianMixture, torch.Tensor]:
     """The 2-D ring mixture and `n` samples of it as float32 [n, 2], the networks' training set."""
     return _training_samples(ring_2d(), n, seed)
@@ -92,7 +139,7 @@ def ring_training_data(n: int = 20_000, seed: int = 0) -> tuple[GaussianMixture,
 def mixture64_training_data(n: int = 20_000, seed: int = 0) -> tuple[GaussianMixture, torch.Tensor]:
     """Chapter 3's 64-D mixture (`benchmarks.low_dim_mixture()`) and `n` samples of it as
     float32 [n, 64], the networks' training set."""
-    return _training_samples(low_dim_mixture(), n, seed)
+    return mixture_training_data(64, n, seed)
 
 
 def digits_split() -> tuple[torch.Tensor, torch.Tensor]:
@@ -191,3 +238,80 @@ def digits_report(
         "nn_ratio": float(d_samples.median()) / nn_held,
         "copies": float((d_samples < nn_held / 3).to(torch.float64).mean()),
     }
+
+
+def table2_run(
+    data: torch.Tensor, column: str, row: str, seed: int = 0, sigma_data: float = 0.5, **config
+) -> dict:
+    """One cell of Table 2 in miniature: `TABLE2_NET` with the column's noise embedding.
+
+    Rows, cumulative as in the paper's Table 2 (Sec. 5):
+    * 'A': the column's preconditioning and loss (Table 1), at the baseline learning rate;
+    * 'B': the same with the adjusted learning rate (`TABLE2_LR`);
+    * 'D': EDM's preconditioning (σ_data = `sigma_data`) with the column's loss;
+    * 'E': EDM's preconditioning and loss (λ and p_train).
+    Row C (redistributed capacity between resolutions) has no counterpart in an MLP.
+    Other keywords override `TABLE2_NET` (as `training.make_config`).
+    """
+    column = check_choice("column", column, TABLE2_COLUMNS)
+    row = check_choice("row", row, TABLE2_ROWS)
+    seed = check_seed("seed", seed)
+    net = dict(TABLE2_NET, network_kwargs=dict(TABLE2_NET["network_kwargs"]))
+    net["network_kwargs"]["embedding"] = TABLE2_EMBEDDING[column]
+    net |= dict(lr=TABLE2_LR["A" if row == "A" else "B"], seed=seed) | config
+    if row in ("A", "B"):
+        return family_run(data, column, sigma_data, **net)
+    if row == "E":
+        return family_run(data, "edm", sigma_data, **net)
+    sigma_data = _rounded(check_magnitude("sigma_data", sigma_data))
+    return dict(
+        net, data=data, precond="edm", precond_kwargs=dict(sigma_data=sigma_data), loss=column
+    )
+
+
+def digits_f_run(
+    train: torch.Tensor, row: str, seed: int = 0, num_train: int = DIGITS_F_TRAIN, **config
+) -> dict:
+    """Row 'E' or 'F' of Table 2 on the first `num_train` of the training digits `train`.
+
+    Both train `DIGITS_F_NET` with EDM's preconditioning and loss at the digits' measured
+    σ_data; row F adds non-leaky augmentation (`augment.AugmentPipe`, Sec. 5 of
+    the paper): each image is flipped and rotated by 90° with probability
+    `DIGITS_F_AUGMENT_P`, and the network is told which (its augmentation labels), so
+    that with the labels at zero, as when sampling, it generates un-augmented digits.
+    """
+    row = check_choice("row", row, ("E", "F"))
+    train = check_tensor("train", train, min_ndim=2)
+    if len(train) < 2:
+        raise ValueError(f"train must hold at least two digits, got shape {tuple(train.shape)}")
+    num_train = check_integer("num_train", num_train, 2, 10**7)
+    if len(train) < num_train:
+        raise ValueError(f"num_train must be at most len(train) = {len(train)}, got {num_train}")
+    subset = train[:num_train]
+    augment_p = DIGITS_F_AUGMENT_P if row == "F" else 0.0
+    run = dict(DIGITS_F_NET, seed=check_seed("seed", seed), augment_p=augment_p) | config
+    return family_run(subset.to(torch.float32), "edm", measured_sigma_data(subset), **run)
+
+
+def initial_denoiser(run: dict, shape: tuple[int, ...]) -> torch.nn.Module:
+    """The denoiser D_θ of `run` before its first training step (its initial weights).
+
+    The raw network is built as training builds it, from the run's seed; its last layer
+    starts at zero, so D_θ(x; σ) = c_skip(σ)·x whatever the other weights.  `shape` is
+    the shape of one sample ([D] or [C, H, W]).
+    """
+    if not isinstance(run, dict):
+        raise ValueError(
+            f"run must be a run dict (with 'data' and configuration keys), got {run!r}"
+        )
+    config = make_config(**{k: v for k, v in run.items() if k != "data"})
+    shape = tuple(
+        check_integer("shape", n, 1, 10**6) for n in check_sequence("shape", shape, min_length=1)
+    )
+    model = make_network(
+        config["network"],
+        shape,
+        generator=torch.Generator().manual_seed(config["seed"]),
+        **config["network_kwargs"],
+    )
+    return denoiser(config, model)
