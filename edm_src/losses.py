@@ -264,6 +264,15 @@ class TargetLoss(EDMLoss):
         return weight
 
 
+def _check_loss(loss: object, name: str = "loss") -> _Loss:
+    """`loss` if it is one of this module's losses, else a ValueError naming `name`."""
+    if not isinstance(loss, _Loss):
+        raise ValueError(
+            f"{name} must be an edm_src loss (VPLoss, VELoss, EDMLoss, …), got {loss!r}"
+        )
+    return loss
+
+
 def effective_weight(loss: _Loss, precond: object, sigma: torch.Tensor | float) -> torch.Tensor:
     """The weight training gives the raw network's error at σ: p_train(ln σ)·λ(σ)·c_out(σ)².
 
@@ -274,8 +283,7 @@ def effective_weight(loss: _Loss, precond: object, sigma: torch.Tensor | float) 
     EDM's preconditioning, Table 2's config D) reweights it.  `precond` is any
     preconditioner of `edm_src.preconditioning` (its `coefficients`); σ > 0.
     """
-    if not isinstance(loss, _Loss):
-        raise ValueError(f"loss must be an edm_src loss (VPLoss, VELoss, EDMLoss, …), got {loss!r}")
+    loss = _check_loss(loss)
     coefficients = getattr(precond, "coefficients", None)
     if not callable(coefficients):
         raise ValueError(f"precond must be an edm_src preconditioner, got {precond!r}")

@@ -13,7 +13,7 @@ draws of y and n for the three terms, per coordinate (‖·‖² divided by the
 number of values per sample).  For Gaussian data N(0, s²I) the floor is
 σ²s²/(σ² + s²) per coordinate (`gaussian_floor`).
 
-Training does not see this loss but λ(σ) times it (Eq. 8): `weighted_by_loss`
+Training does not see this loss but λ(σ) times it (Sec. 5, Table 1): `weighted_by_loss`
 weights all three terms as a loss of `edm_src.losses` does, which is how
 Figure 5a plots the loss per σ, and `gaussian_weighted_floor` is the weighted
 floor in closed form for Gaussian data.
@@ -35,7 +35,7 @@ from .._validation import (
     check_tensor,
 )
 from ..denoisers import GaussianMixture
-from ..losses import _Loss
+from ..losses import _check_loss, _Loss
 
 Net = Callable[..., torch.Tensor]
 
@@ -48,12 +48,6 @@ def gaussian_floor(sigma: torch.Tensor | float, data_std: float) -> torch.Tensor
     sigma = check_sigma_tensor(sigma)
     s = check_magnitude("data_std", data_std)
     return sigma**2 * s**2 / (sigma**2 + s**2)
-
-
-def _check_loss(loss: object) -> _Loss:
-    if not isinstance(loss, _Loss):
-        raise ValueError(f"loss must be an edm_src loss (VPLoss, VELoss, EDMLoss, …), got {loss!r}")
-    return loss
 
 
 def gaussian_weighted_floor(
@@ -71,7 +65,7 @@ def gaussian_weighted_floor(
 
 
 def weighted_by_loss(errors: dict[str, torch.Tensor], loss: _Loss) -> dict[str, torch.Tensor]:
-    """The terms of `denoising_errors` weighted as `loss` weights them, λ(σ)·E‖·‖² (Eq. 8).
+    """The terms of `denoising_errors` weighted as `loss` weights them, λ(σ)·E‖·‖² (Sec. 5).
 
     Returns the same keys ('sigma', 'loss', 'floor', 'network_error' and their '_se');
     each term and its standard error is multiplied by λ(σ) of `loss`.  This is the loss
