@@ -58,7 +58,13 @@ from .instruments import (
     sweeps,
     table1,
 )
-from .instruments.benchmarks import ImperfectDenoiser, digits_benchmark, low_dim_mixture, ring_2d
+from .instruments.benchmarks import (
+    DiscreteLevels,
+    ImperfectDenoiser,
+    digits_benchmark,
+    low_dim_mixture,
+    ring_2d,
+)
 from .instruments.evaluation import denoising_errors, gaussian_floor
 from .instruments.metrics import (
     fidelity_report,
@@ -110,6 +116,7 @@ __all__ = [
     "schedules",
     "sweeps",
     "table1",
+    "DiscreteLevels",
     "ImperfectDenoiser",
     "digits_benchmark",
     "low_dim_mixture",

@@ -6,8 +6,10 @@ import pytest
 import torch
 from helpers import raises_naming
 
+from edm_src import ablation_sampler, schedules
 from edm_src.denoisers import EmpiricalDenoiser, GaussianMixture
 from edm_src.instruments.benchmarks import (
+    DiscreteLevels,
     ImperfectDenoiser,
     digits_benchmark,
     low_dim_mixture,
@@ -68,6 +70,34 @@ def test_digits_benchmark():
 
 
 # ------------------------------------------------------ ImperfectDenoiser
+def test_discrete_levels_round_to_the_nearest_level_and_evaluate_there():
+    """round_sigma is Table 1's argmin_j |u_j − σ| (idempotent), and D is the wrapped one at u_j."""
+    levels = torch.tensor([0.5, 0.01, 2.0, 0.1], dtype=torch.float64)
+    net = DiscreteLevels(gaussian(), levels)
+    sigma = torch.tensor([0.004, 0.05, 0.06, 0.35, 1.5, 9.0], dtype=torch.float64)
+    rounded = net.round_sigma(sigma)
+    torch.testing.assert_close(rounded, torch.tensor([0.01, 0.01, 0.1, 0.5, 2.0, 2.0]).double())
+    torch.testing.assert_close(net.round_sigma(rounded), rounded)
+    x = latents(6, 4, seed=5)
+    torch.testing.assert_close(net(x, sigma), gaussian()(x, rounded[:, None]))
+    assert (net.sigma_min, net.sigma_max) == (0.01, 2.0)
+
+
+def test_samplers_on_discrete_levels_evaluate_only_at_levels():
+    """Through DiscreteLevels, EDM's time steps land on iDDPM's levels u_j (the paper's iDDPM setup)."""
+    u = schedules.iddpm_u()[8:-1]  # u_8 ≈ 80.2 … u_999 ≈ 0.0064
+    seen = []
+    ablation_sampler(
+        DiscreteLevels(gaussian(), u),
+        latents(3, 4, seed=6),
+        num_steps=12,
+        callback=lambda step: seen.append(float(step["sigma_cur"])),
+    )
+    assert len(seen) == 12
+    assert all(torch.isclose(u, torch.tensor(s, dtype=torch.float64)).any() for s in seen)
+    assert seen[0] == pytest.approx(float(u[0])) and seen[-1] == pytest.approx(float(u[-1]))
+
+
 def test_imperfect_denoiser_without_error_is_the_wrapped_denoiser():
     """delta = 0 and bias = 0 give exactly D(x; σ), for scalar and per-sample σ."""
     gm, x = low_dim_mixture(), latents(5, 64)

@@ -14,6 +14,7 @@ from edm_src.instruments.convergence import (
     nfe_sweep,
     nfe_to_match,
     per_sample_error,
+    speedup,
 )
 
 
@@ -127,3 +128,62 @@ def test_ablation_vp_sampler_converges_to_its_own_reference():
         discretization="edm",
     )
     assert per_sample_error(x, ref).max() < 1e-4
+
+
+def test_sweep_at_sigma_min_compares_the_state_before_the_last_step():
+    """For N(0, s²) data the exact x̂(σ_min) is z σ_max √((σ_min² + s²)/(σ_max² + s²)) (the ODE
+    scales x by √(σ² + s²)); `last_steps` None returns it, and Heun's state at σ_min converges to it
+    at second order."""
+    s, lo, hi = 0.5, 0.002, 80.0
+    net, z = gaussian(s), randn(16, 3, seed=106)
+    ref = converged_references(net, z, lo, hi, {"state": None}, rtol=1e-11)["state"]
+    torch.testing.assert_close(
+        ref, z * hi * math.sqrt((lo**2 + s**2) / (hi**2 + s**2)), rtol=1e-8, atol=1e-10
+    )
+    sweep = nfe_sweep(net, z, [16, 32, 64], ref, at="sigma_min", sigma_min=lo, sigma_max=hi)
+    slope = np.polyfit(np.log(sweep["num_steps"]), np.log(sweep["median_error"]), 1)[0]
+    assert abs(slope + 2) < 0.25
+    assert sweep["errors"].shape == (3, 16)
+    lower_median = np.sort(sweep["errors"], axis=1)[:, (16 - 1) // 2]  # torch's median: the lower
+    np.testing.assert_allclose(lower_median, sweep["median_error"])
+
+
+def test_sweep_at_sigma_min_keeps_the_users_callback():
+    """With at='sigma_min' a callback given by the caller is still called after every step."""
+    net, z = gaussian(), randn(4, 3, seed=107)
+    ref = converged_references(net, z, 0.002, 80.0, {"state": None}, rtol=1e-9)["state"]
+    calls = []
+    nfe_sweep(net, z, [3, 5], ref, at="sigma_min", callback=lambda step: calls.append(step["i"]))
+    assert calls == [0, 1, 2, 0, 1, 2, 3, 4]
+
+
+def power_law_sweep(nfe, order, factors):
+    """A fake nfe_sweep: sample b's error is factors[b] / NFE^order."""
+    nfe = np.asarray(nfe, dtype=float)
+    return {"nfe": nfe, "errors": factors[None, :] / nfe[:, None] ** order}
+
+
+def test_speedup_of_second_over_first_order_is_the_nfe():
+    """Base error a/n, new error a/n²: the base needs n² evaluations for new's error at n, a speed-up
+    of n; every sample shares the factor a, so every bootstrap resample gives the same ratio."""
+    factors = torch.rand(50, generator=torch.Generator().manual_seed(0), dtype=torch.float64) + 0.5
+    base = power_law_sweep([4, 16, 64, 256, 1024], 1, factors.numpy())
+    new = power_law_sweep([5, 10, 20], 2, factors.numpy())
+    result = speedup(base, new, num_resamples=50)
+    np.testing.assert_allclose(result["speedup"], [5, 10, 20], rtol=1e-9)
+    np.testing.assert_allclose(result["low"], result["speedup"], rtol=1e-9)
+    np.testing.assert_allclose(result["high"], result["speedup"], rtol=1e-9)
+    assert math.isnan(speedup(base, power_law_sweep([40], 2, factors.numpy()))["speedup"][0])
+
+
+def test_speedup_of_a_sampler_over_itself_is_one_and_the_band_brackets_it():
+    """The same sweep as base and new gives 1 at every NFE; with unpaired per-sample factors the
+    bootstrap band is not degenerate and contains the estimate; a fixed seed repeats it bitwise."""
+    g = torch.Generator().manual_seed(1)
+    base = power_law_sweep([8, 16, 32, 64], 1, torch.rand(40, generator=g).double().numpy() + 0.5)
+    np.testing.assert_allclose(speedup(base, base)["speedup"], 1.0, rtol=1e-9)
+    new = power_law_sweep([16], 1.5, torch.rand(40, generator=g).double().numpy() + 0.5)
+    result = speedup(base, new, num_resamples=100, seed=3)
+    assert result["low"][0] < result["speedup"][0] < result["high"][0]
+    again = speedup(base, new, num_resamples=100, seed=3)
+    assert (again["low"] == result["low"]).all() and (again["high"] == result["high"]).all()

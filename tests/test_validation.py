@@ -76,6 +76,7 @@ class NeverCalled:
 
 NEVER = NeverCalled()
 RING = data.toy_mixture("ring")  # K = 8 components in 2-D
+LEVELS = torch.tensor([0.01, 0.1, 1.0, 10.0], dtype=torch.float64)  # noise levels u_j
 POINTS = randn(3, 2)  # [B, D] = [3, 2]
 IMAGES = randn(3, 1, 2, 2)  # [B, C, H, W]
 DATA = randn(5, 2, seed=1)  # a finite training set
@@ -1175,6 +1176,22 @@ SPECS: list[Spec] = [
         std=[0.5],
     ),
     spec(
+        "benchmarks.DiscreteLevels",
+        lambda **kw: benchmarks.DiscreteLevels(**({"net": NEVER, "levels": LEVELS} | kw)),
+        {"net": "callable", "levels": "tensor"},
+        levels=[torch.zeros(0), torch.tensor([1.0, 0.0]), torch.tensor([-1.0])],
+    ),
+    spec(
+        "benchmarks.DiscreteLevels.round_sigma",
+        lambda **kw: benchmarks.DiscreteLevels(NEVER, LEVELS).round_sigma(**({"sigma": 0.5} | kw)),
+        {"sigma": "time"},
+    ),
+    spec(
+        "benchmarks.DiscreteLevels.__call__",
+        lambda **kw: benchmarks.DiscreteLevels(NEVER, LEVELS)(**({"x": POINTS, "sigma": 0.5} | kw)),
+        {"x": "tensor", "sigma": "sigma"},
+    ),
+    spec(
         "benchmarks.ImperfectDenoiser",
         lambda **kw: benchmarks.ImperfectDenoiser(**({"net": NEVER} | kw)),
         {
@@ -1325,7 +1342,27 @@ SPECS: list[Spec] = [
         },
         num_steps=[[8, 1], [], None, [8, 2.5]],
         reference=[torch.zeros(1, 2)],
+        at=["end", None],
         foo=[1],
+    ),
+    spec(
+        "convergence.speedup",
+        lambda **kw: convergence.speedup(
+            **(
+                {
+                    "base": {"nfe": [1, 2], "errors": torch.ones(2, 3)},
+                    "new": {"nfe": [3], "errors": torch.ones(1, 3)},
+                }
+                | kw
+            )
+        ),
+        {"num_resamples": "count0", "band": "unit", "seed": "seed"},
+        base=[None, {"nfe": [1]}, Named({"nfe": [1], "errors": torch.ones(3)}, "base['errors']")],
+        new=[
+            Named({"nfe": [1], "errors": torch.ones(1, 2)}, "new['errors']"),
+            Named({"nfe": [1, 2], "errors": torch.ones(1, 3)}, "new['errors']"),
+            Named({"nfe": [0.0], "errors": torch.ones(1, 3)}, "new['nfe']"),
+        ],
     ),
     spec(
         "convergence.lowest_nfe_within",

@@ -8,6 +8,8 @@ App. D.1 on them):
 * `low_dim_mixture`: a 64-D mixture whose components lie on a curved 2-D
   surface, scaled to σ_data = 0.5 — the image-like benchmark;
 * `digits_benchmark`: the 8×8 digits with the ideal denoiser of the finite set (Eq. 57);
+* `DiscreteLevels`: restricts a denoiser to discrete noise levels, as an iDDPM
+  network is (Table 1), for Figure 2's iDDPM column;
 * `ImperfectDenoiser`: wraps an exact denoiser with a controlled error that
   mimics a trained network's, for the stochastic-sampling experiments (Sec. 4).
 """
@@ -95,6 +97,56 @@ def digits_benchmark() -> tuple[torch.Tensor, EmpiricalDenoiser]:
     """The 1,797 8×8 digits in [−1, 1] as float64 [1797, 1, 8, 8], and their ideal denoiser (Eq. 57)."""
     data = load_digits(torch.float64)  # [1797, 1, 8, 8]
     return data, EmpiricalDenoiser(data)
+
+
+class DiscreteLevels:
+    """A denoiser that can be evaluated only at discrete noise levels, like an iDDPM network.
+
+    iDDPM's network is conditioned on the index of the nearest level,
+    c_noise = M − 1 − argmin_j |u_j − σ| (Table 1, column iDDPM), so it knows
+    the M levels u_j and nothing between them.  This wrapper gives an exact
+    denoiser the same restriction: its `round_sigma` snaps σ to the nearest of
+    `levels` (the samplers then place every time step on a level), and each
+    call evaluates the wrapped net at the rounded σ.  `levels` are positive
+    noise levels [M]; `schedules.iddpm_u()[:-1]` are iDDPM's (u_M = 0 is left out).
+    """
+
+    def __init__(self, net: Net, levels: torch.Tensor):
+        self.net = check_net(net)
+        levels = check_tensor("levels", levels, max_ndim=1).to(torch.float64)
+        if len(levels) == 0 or bool((levels <= 0).any()):
+            raise ValueError(
+                f"levels must be a non-empty 1-D tensor of noise levels > 0, got {levels.tolist()[:8]}"
+            )
+        self.levels = levels.sort().values  # [M], ascending
+
+    @property
+    def sigma_min(self) -> float:
+        return max(net_sigma_range(self.net)[0], self.levels[0].item())
+
+    @property
+    def sigma_max(self) -> float:
+        return min(net_sigma_range(self.net)[1], self.levels[-1].item())
+
+    @property
+    def dim(self) -> int | None:
+        """The wrapped net's data dimension, if it declares one."""
+        return getattr(self.net, "dim", None)
+
+    def round_sigma(self, sigma: torch.Tensor | float) -> torch.Tensor:
+        """The nearest level u_j to each σ (Table 1's argmin_j |u_j − σ|), float64 with σ's shape."""
+        sigma = check_sigma_tensor(sigma).to(torch.float64)
+        levels = self.levels.to(sigma.device)
+        nearest = (sigma.reshape(-1, 1) - levels).abs().argmin(dim=1)  # [S]
+        return levels[nearest].reshape(sigma.shape)
+
+    def __call__(
+        self, x: torch.Tensor, sigma: torch.Tensor | float, class_labels=None
+    ) -> torch.Tensor:
+        """D(x; u_j) at the level u_j nearest to σ."""
+        x = check_tensor("x", x, min_ndim=1)
+        sigma = check_sigma_tensor(sigma, batch=len(x), ndim=x.ndim)
+        return net_output(self.net(x, self.round_sigma(sigma), class_labels), x)
 
 
 class ImperfectDenoiser:
