@@ -201,43 +201,43 @@ ROW_LATEX = {
     "Loss weight λ(σ)": r"$\lambda(\sigma)$",
 }
 
-#: Each family's constants: (name in the dicts above, LaTeX symbol, what it sets).
+#: Each family's constants: (name in the dicts above, LaTeX symbol, the rows it enters, as MyST).
 CONSTANTS: dict[str, tuple[dict, tuple[tuple[str, str, str], ...]]] = {
     "VP": (
         VP,
         (
-            ("beta_d", r"\beta_d", "σ(t), s(t)"),
-            ("beta_min", r"\beta_\min", "σ(t), s(t)"),
-            ("epsilon_s", r"\epsilon_s", "the last time step"),
-            ("epsilon_t", r"\epsilon_t", "p_train"),
-            ("M", "M", "c_noise"),
+            ("beta_d", r"\beta_d", r"$\sigma(t)$, $s(t)$"),
+            ("beta_min", r"\beta_\min", r"$\sigma(t)$, $s(t)$"),
+            ("epsilon_s", r"\epsilon_s", r"the last $t_i$"),
+            ("epsilon_t", r"\epsilon_t", r"$p_\text{train}$"),
+            ("M", "M", r"$c_\text{noise}$"),
         ),
     ),
     "VE": (
         VE,
         (
-            ("sigma_min", r"\sigma_\min", "time steps, p_train"),
-            ("sigma_max", r"\sigma_\max", "time steps, p_train"),
+            ("sigma_min", r"\sigma_\min", r"$t_i$, $p_\text{train}$"),
+            ("sigma_max", r"\sigma_\max", r"$t_i$, $p_\text{train}$"),
         ),
     ),
     "iDDPM + DDIM": (
         IDDPM,
         (
-            ("C_1", "C_1", "u_j"),
-            ("C_2", "C_2", "u_j"),
-            ("M", "M", "u_j, c_noise, p_train"),
-            ("j_0", "j_0", "the first time step"),
+            ("C_1", "C_1", r"$u_j$"),
+            ("C_2", "C_2", r"$u_j$"),
+            ("M", "M", r"$u_j$, $c_\text{noise}$, $p_\text{train}$"),
+            ("j_0", "j_0", r"the first $t_i$"),
         ),
     ),
     "EDM": (
         EDM,
         (
-            ("sigma_min", r"\sigma_\min", "time steps"),
-            ("sigma_max", r"\sigma_\max", "time steps"),
-            ("sigma_data", r"\sigma_\text{data}", "preconditioning, λ"),
-            ("rho", r"\rho", "time steps"),
-            ("P_mean", r"P_\text{mean}", "p_train"),
-            ("P_std", r"P_\text{std}", "p_train"),
+            ("sigma_min", r"\sigma_\min", r"$t_i$"),
+            ("sigma_max", r"\sigma_\max", r"$t_i$"),
+            ("sigma_data", r"\sigma_\text{data}", r"preconditioning, $\lambda$"),
+            ("rho", r"\rho", r"$t_i$"),
+            ("P_mean", r"P_\text{mean}", r"$p_\text{train}$"),
+            ("P_std", r"P_\text{std}", r"$p_\text{train}$"),
         ),
     ),
 }
@@ -246,7 +246,7 @@ CONSTANTS: dict[str, tuple[dict, tuple[tuple[str, str, str], ...]]] = {
 #: that follows the recursion literally (tests/test_table1.py checks it against `iddpm_u`).
 IDDPM_U = Cell(
     r"u_M = 0, \quad u_{j-1} = \sqrt{\frac{u_j^2 + 1}{\max(\bar\alpha_{j-1}/\bar\alpha_j,\, C_1)} - 1},"
-    r" \quad \bar\alpha_j = \sin^2\!\Big(\frac{\pi}{2}\, \frac{j}{M (C_2 + 1)}\Big)",
+    r" \quad \bar\alpha_j = \sin^2\!\Big(\frac{\pi\, j}{2 M (C_2 + 1)}\Big)",
     lambda M, C_1, C_2: _iddpm_u_recursion(M, C_1, C_2),
 )
 
