@@ -166,7 +166,7 @@ def test_constants_table_shows_each_constant_with_its_value():
             text = line.split(f"${symbol} = ", 1)[1].split("$", 1)[0]
             number = 10 ** float(text[4:-1]) if text.startswith("10^{") else float(text)
             assert number == pytest.approx(values[key], rel=1e-12), (column, key, text)
-    assert (VP, VE, IDDPM, EDM) == tuple(CONSTANTS[c][0] for c in COLUMNS)
+    assert tuple(CONSTANTS[c][0] for c in COLUMNS) == (VP, VE, IDDPM, EDM)
 
 
 def test_iddpm_u_recursion_as_printed_gives_the_samplers_levels():

@@ -141,7 +141,8 @@ TABLE1: dict[str, dict[str, Cell]] = {
         "VE": Cell(r"$1$", lambda s: 1.0),
         "iDDPM + DDIM": Cell(r"$1 / \sqrt{\sigma^2 + 1}$", lambda s: 1 / math.sqrt(s**2 + 1)),
         "EDM": Cell(
-            r"$\dfrac{1}{\sqrt{\sigma^2 + \sigma_\text{data}^2}}$", lambda s: 1 / math.sqrt(s**2 + sd**2)
+            r"$\dfrac{1}{\sqrt{\sigma^2 + \sigma_\text{data}^2}}$",
+            lambda s: 1 / math.sqrt(s**2 + sd**2),
         ),
     },
     "c_noise(σ)": {
