@@ -246,7 +246,7 @@ CONSTANTS: dict[str, tuple[dict, tuple[tuple[str, str, str], ...]]] = {
 #: iDDPM's noise levels u_j (Table 1's footnote), as LaTeX and as a function of (M, C_1, C_2)
 #: that follows the recursion literally (tests/test_table1.py checks it against `iddpm_u`).
 IDDPM_U = Cell(
-    r"u_M = 0, \quad u_{j-1} = \sqrt{\frac{u_j^2 + 1}{\max(\bar\alpha_{j-1}/\bar\alpha_j,\, C_1)} - 1},"
+    r"u_M = 0, \quad u_{j-1} = \sqrt{(u_j^2 + 1)/r_j - 1}, \quad r_j = \max(\bar\alpha_{j-1}/\bar\alpha_j,\, C_1),"
     r" \quad \bar\alpha_j = \sin^2\!\Big(\frac{\pi\, j}{2 M (C_2 + 1)}\Big)",
     lambda M, C_1, C_2: _iddpm_u_recursion(M, C_1, C_2),
 )
