@@ -7,11 +7,16 @@ from edm_src import EDMLoss, EDMPrecond, VELoss, VEPrecond, VPLoss, VPPrecond, i
 from edm_src.instruments.table1 import (
     ARGUMENT,
     COLUMNS,
+    CONSTANTS,
     EDM,
+    GROUPS,
     IDDPM,
+    IDDPM_U,
+    ROW_LATEX,
     TABLE1,
     VE,
     VP,
+    constants_markdown,
     table1_markdown,
 )
 from edm_src.schedules import (
@@ -126,3 +131,52 @@ def test_markdown_table_has_one_cell_per_column_in_every_row():
     for line in lines:
         assert line.startswith("|") and line.endswith("|")
         assert line.count("|") == len(COLUMNS) + 2, line
+
+
+def test_groups_partition_the_rows_in_order():
+    """GROUPS (the paper's sampling / network and preconditioning / training) holds every row of
+    TABLE1 exactly once, in the table's order, and every row has a LaTeX heading."""
+    rows = [row for group in GROUPS.values() for row in group]
+    assert rows == list(TABLE1)
+    assert set(ROW_LATEX) == set(TABLE1)
+
+
+def test_transposed_table_has_one_row_per_family():
+    """table1_markdown(transpose=True): one line per model family (+2 header lines), each with one
+    cell per requested row of Table 1, and the cells are the same LaTeX as untransposed."""
+    rows = list(GROUPS["Network and preconditioning"])
+    lines = table1_markdown(rows, transpose=True).splitlines()
+    assert len(lines) == len(COLUMNS) + 2
+    for line in lines:
+        assert line.count("|") == len(rows) + 2, line
+    for column, line in zip(COLUMNS, lines[2:]):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells == [column] + [TABLE1[r][column].latex for r in rows]
+
+
+def test_constants_table_shows_each_constant_with_its_value():
+    """constants_markdown: one line per family, and each constant of CONSTANTS as
+    `$symbol = value$`, where value printed back equals the constant in VP / VE / IDDPM / EDM."""
+    lines = constants_markdown().splitlines()
+    assert len(lines) == len(COLUMNS) + 2
+    for column, line in zip(COLUMNS, lines[2:]):
+        values, entries = CONSTANTS[column]
+        assert line.startswith(f"| {column} |")
+        for key, symbol, _ in entries:
+            text = line.split(f"${symbol} = ", 1)[1].split("$", 1)[0]
+            number = 10 ** float(text[4:-1]) if text.startswith("10^{") else float(text)
+            assert number == pytest.approx(values[key], rel=1e-12), (column, key, text)
+    assert tuple(CONSTANTS[c][0] for c in COLUMNS) == (VP, VE, IDDPM, EDM)
+
+
+def test_iddpm_u_recursion_as_printed_gives_the_samplers_levels():
+    """The u_j recursion of IDDPM_U, run literally in float64 from u_M = 0, gives the levels that
+    schedules.iddpm_u computes in closed form (relative 1e-3: iddpm_u evaluates ᾱ_j in float32, as
+    the reference setup does), and u_{j_0} ≈ 80.2, the first level the sampler keeps."""
+    u = IDDPM_U.value(IDDPM["M"], IDDPM["C_1"], IDDPM["C_2"])
+    want = iddpm_u(IDDPM["M"], IDDPM["C_1"], IDDPM["C_2"]).tolist()
+    assert len(u) == IDDPM["M"] + 1 and u[-1] == 0.0
+    for j in range(IDDPM["M"]):
+        assert u[j] == pytest.approx(want[j], rel=1e-3), j
+    assert u[IDDPM["j_0"]] == pytest.approx(80.2, abs=0.05)
+    assert all(a > b for a, b in zip(u, u[1:]))

@@ -1542,6 +1542,7 @@ SPECS: list[Spec] = [
     spec(
         "table1.table1_markdown",
         lambda **kw: table1.table1_markdown(**kw),
+        {"transpose": "bool"},
         rows=[["nope"], [], "ODE solver", [3]],
     ),
     spec(
@@ -1695,6 +1696,7 @@ EXEMPT = {
     "plotting.InteractiveFigure.to_json_dict": "takes no arguments",
     "samplers.Trajectory": "a record of the tensors a sampler produced (a dataclass, no computation)",
     "table1.Cell": "a record of one table cell (a frozen dataclass, no computation)",
+    "table1.constants_markdown": "takes no arguments",
     "samplers.CountingNet.__call__": "passes its arguments on to the wrapped net, which checks them",
 }
 

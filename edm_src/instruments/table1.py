@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .._validation import check_choice, check_sequence
+from .._validation import check_bool, check_choice, check_sequence
 from ..schedules import iddpm_u
 
 COLUMNS = ("VP", "VE", "iDDPM + DDIM", "EDM")
@@ -123,7 +123,7 @@ TABLE1: dict[str, dict[str, Cell]] = {
         "VE": Cell(r"$1$", lambda s: 1.0),
         "iDDPM + DDIM": Cell(r"$1$", lambda s: 1.0),
         "EDM": Cell(
-            r"$\sigma_\text{data}^2 / (\sigma^2 + \sigma_\text{data}^2)$",
+            r"$\dfrac{\sigma_\text{data}^2}{\sigma^2 + \sigma_\text{data}^2}$",
             lambda s: sd**2 / (s**2 + sd**2),
         ),
     },
@@ -132,7 +132,7 @@ TABLE1: dict[str, dict[str, Cell]] = {
         "VE": Cell(r"$\sigma$", lambda s: s),
         "iDDPM + DDIM": Cell(r"$-\sigma$", lambda s: -s),
         "EDM": Cell(
-            r"$\sigma \cdot \sigma_\text{data} / \sqrt{\sigma^2 + \sigma_\text{data}^2}$",
+            r"$\dfrac{\sigma \cdot \sigma_\text{data}}{\sqrt{\sigma^2 + \sigma_\text{data}^2}}$",
             lambda s: s * sd / math.sqrt(s**2 + sd**2),
         ),
     },
@@ -141,7 +141,8 @@ TABLE1: dict[str, dict[str, Cell]] = {
         "VE": Cell(r"$1$", lambda s: 1.0),
         "iDDPM + DDIM": Cell(r"$1 / \sqrt{\sigma^2 + 1}$", lambda s: 1 / math.sqrt(s**2 + 1)),
         "EDM": Cell(
-            r"$1 / \sqrt{\sigma^2 + \sigma_\text{data}^2}$", lambda s: 1 / math.sqrt(s**2 + sd**2)
+            r"$\dfrac{1}{\sqrt{\sigma^2 + \sigma_\text{data}^2}}$",
+            lambda s: 1 / math.sqrt(s**2 + sd**2),
         ),
     },
     "c_noise(σ)": {
@@ -173,19 +174,130 @@ TABLE1: dict[str, dict[str, Cell]] = {
         "VE": Cell(r"$1/\sigma^2$", lambda s: 1 / s**2),
         "iDDPM + DDIM": Cell(r"$1/\sigma^2$", lambda s: 1 / s**2),
         "EDM": Cell(
-            r"$(\sigma^2 + \sigma_\text{data}^2) / (\sigma \cdot \sigma_\text{data})^2$",
+            r"$\dfrac{\sigma^2 + \sigma_\text{data}^2}{(\sigma \cdot \sigma_\text{data})^2}$",
             lambda s: (s**2 + sd**2) / (s * sd) ** 2,
         ),
     },
 }
 
 
-def table1_markdown(rows: list[str] | None = None) -> str:
+#: Table 1's three groups of rows, as the paper groups them.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "Sampling": ("ODE solver", "Time steps t_i", "Schedule σ(t)", "Scaling s(t)"),
+    "Network and preconditioning": ("c_skip(σ)", "c_out(σ)", "c_in(σ)", "c_noise(σ)"),
+    "Training": ("p_train", "Loss weight λ(σ)"),
+}
+
+#: The rows' headings in LaTeX, for tables whose columns are rows of `TABLE1`.
+ROW_LATEX = {
+    "ODE solver": "ODE solver",
+    "Time steps t_i": r"$t_{i<N}$",
+    "Schedule σ(t)": r"$\sigma(t)$",
+    "Scaling s(t)": r"$s(t)$",
+    "c_skip(σ)": r"$c_\text{skip}(\sigma)$",
+    "c_out(σ)": r"$c_\text{out}(\sigma)$",
+    "c_in(σ)": r"$c_\text{in}(\sigma)$",
+    "c_noise(σ)": r"$c_\text{noise}(\sigma)$",
+    "p_train": r"$p_\text{train}(\sigma)$",
+    "Loss weight λ(σ)": r"$\lambda(\sigma)$",
+}
+
+#: Each family's constants: (name in the dicts above, LaTeX symbol, the rows it enters, as MyST).
+CONSTANTS: dict[str, tuple[dict, tuple[tuple[str, str, str], ...]]] = {
+    "VP": (
+        VP,
+        (
+            ("beta_d", r"\beta_d", r"$\sigma(t)$, $s(t)$"),
+            ("beta_min", r"\beta_\min", r"$\sigma(t)$, $s(t)$"),
+            ("epsilon_s", r"\epsilon_s", r"the last $t_i$"),
+            ("epsilon_t", r"\epsilon_t", r"$p_\text{train}$"),
+            ("M", "M", r"$c_\text{noise}$"),
+        ),
+    ),
+    "VE": (
+        VE,
+        (
+            ("sigma_min", r"\sigma_\min", r"$t_i$, $p_\text{train}$"),
+            ("sigma_max", r"\sigma_\max", r"$t_i$, $p_\text{train}$"),
+        ),
+    ),
+    "iDDPM + DDIM": (
+        IDDPM,
+        (
+            ("C_1", "C_1", r"$u_j$"),
+            ("C_2", "C_2", r"$u_j$"),
+            ("M", "M", r"$u_j$, $c_\text{noise}$, $p_\text{train}$"),
+            ("j_0", "j_0", r"the first $t_i$"),
+        ),
+    ),
+    "EDM": (
+        EDM,
+        (
+            ("sigma_min", r"\sigma_\min", r"$t_i$"),
+            ("sigma_max", r"\sigma_\max", r"$t_i$"),
+            ("sigma_data", r"\sigma_\text{data}", r"preconditioning, $\lambda$"),
+            ("rho", r"\rho", r"$t_i$"),
+            ("P_mean", r"P_\text{mean}", r"$p_\text{train}$"),
+            ("P_std", r"P_\text{std}", r"$p_\text{train}$"),
+        ),
+    ),
+}
+
+#: iDDPM's noise levels u_j (Table 1's footnote), as LaTeX and as a function of (M, C_1, C_2)
+#: that follows the recursion literally (tests/test_table1.py checks it against `iddpm_u`).
+IDDPM_U = Cell(
+    r"u_M = 0, \quad u_{j-1} = \sqrt{(u_j^2 + 1)/r_j - 1}, \quad r_j = \max(\bar\alpha_{j-1}/\bar\alpha_j,\, C_1),"
+    r" \quad \bar\alpha_j = \sin^2\!\Big(\frac{\pi\, j}{2 M (C_2 + 1)}\Big)",
+    lambda M, C_1, C_2: _iddpm_u_recursion(M, C_1, C_2),
+)
+
+
+def _iddpm_u_recursion(M: int, C_1: float, C_2: float) -> list[float]:
+    """u_0 … u_M by the recursion of `IDDPM_U`, in float64 Python arithmetic."""
+
+    def alpha_bar(j):
+        return math.sin(0.5 * math.pi * j / (M * (C_2 + 1))) ** 2
+
+    u = [0.0] * (M + 1)
+    for j in range(M, 0, -1):
+        u[j - 1] = math.sqrt((u[j] ** 2 + 1) / max(alpha_bar(j - 1) / alpha_bar(j), C_1) - 1)
+    return u
+
+
+def _number(value: float) -> str:
+    """A constant as LaTeX: powers of ten as 10^{k}, others as printed."""
+    if value != 0 and abs(value) < 0.01:
+        exponent = math.log10(abs(value))
+        if exponent == round(exponent):
+            return f"10^{{{round(exponent)}}}"
+    return f"{value:g}"
+
+
+def table1_markdown(rows: list[str] | None = None, transpose: bool = False) -> str:
     """Table 1 (or the given rows, names of `TABLE1`) as a MyST Markdown table, ready for
-    `IPython.display.Markdown`."""
+    `IPython.display.Markdown`.  With `transpose`, the model families are the table's rows and the
+    given rows of Table 1 its columns (narrower when few rows are shown)."""
     rows = list(TABLE1) if rows is None else check_sequence("rows", rows, min_length=1)
     rows = [check_choice("rows", row, TABLE1) for row in rows]
+    transpose = check_bool("transpose", transpose)
+    if transpose:
+        lines = ["| | " + " | ".join(ROW_LATEX[r] for r in rows) + " |"]
+        lines.append("|---" * (len(rows) + 1) + "|")
+        for c in COLUMNS:
+            lines.append(f"| {c} | " + " | ".join(TABLE1[r][c].latex for r in rows) + " |")
+        return "\n".join(lines)
     lines = ["| | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
     for row in rows:
         lines.append(f"| {row} | " + " | ".join(TABLE1[row][c].latex for c in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def constants_markdown() -> str:
+    """The constants of Table 1's formulas (`CONSTANTS`), one row per model family, as a MyST
+    Markdown table: each constant as `$symbol = value$` with the rows of Table 1 it enters."""
+    lines = ["| | constants |", "|---|---|"]
+    for c in COLUMNS:
+        values, entries = CONSTANTS[c]
+        cells = [f"${sym} = {_number(values[key])}$ ({role})" for key, sym, role in entries]
+        lines.append(f"| {c} | " + "; ".join(cells) + " |")
     return "\n".join(lines)
