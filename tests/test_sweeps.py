@@ -177,13 +177,19 @@ def test_paired_bootstrap_standard_error_of_the_mean_and_pairing():
     B = 400
     x = randn(B, seed=1)
     other = randn(B, seed=2)
-    reps = paired_bootstrap(lambda v: v.mean().item(), [x, x + 3.0, other], num_resamples=4000, seed=3)
+    reps = paired_bootstrap(
+        lambda v: v.mean().item(), [x, x + 3.0, other], num_resamples=4000, seed=3
+    )
     assert reps.shape == (4000, 3) and reps.dtype == torch.float64
     se = x.sub(x.mean()).square().mean().div(B).sqrt().item()
     assert reps[:, 0].std().item() == pytest.approx(se, rel=0.05)
-    torch.testing.assert_close(reps[:, 1] - reps[:, 0], torch.full((4000,), 3.0, dtype=torch.float64))
+    torch.testing.assert_close(
+        reps[:, 1] - reps[:, 0], torch.full((4000,), 3.0, dtype=torch.float64)
+    )
     assert (reps[:, 2] - reps[:, 0]).std().item() == pytest.approx(math.sqrt(2) * se, rel=0.08)
-    again = paired_bootstrap(lambda v: v.mean().item(), [x, x + 3.0, other], num_resamples=4000, seed=3)
+    again = paired_bootstrap(
+        lambda v: v.mean().item(), [x, x + 3.0, other], num_resamples=4000, seed=3
+    )
     torch.testing.assert_close(reps, again, rtol=0, atol=0)
 
 
