@@ -11,6 +11,7 @@ from edm_src.denoisers import GaussianMixture
 from edm_src.instruments.sweeps import (
     denoiser_error_profile,
     metric_vs_nfe,
+    paired_bootstrap,
     seeded_randn_like,
     setting_sweep,
     spread_ratio,
@@ -166,3 +167,41 @@ def test_denoiser_error_profile_closed_form():
     exact = ImperfectDenoiser(gaussian, delta=0.0)
     assert denoiser_error_profile(exact, gaussian, y, sigmas).abs().max() == 0
     assert math.isfinite(profile.sum().item())
+
+
+def test_paired_bootstrap_standard_error_of_the_mean_and_pairing():
+    """For metric = mean of a scalar, the bootstrap variance tends to the plug-in variance / B (Efron), so the
+    replicates' std matches sqrt(mean((x − x̄)²)/B); with the same indices in every run, a run shifted by a
+    constant differs from the original by exactly that constant in every replicate (paired SE = 0), while
+    an independent run's difference has the SE of two independent means, √2 times larger."""
+    B = 400
+    x = randn(B, seed=1)
+    other = randn(B, seed=2)
+    reps = paired_bootstrap(
+        lambda v: v.mean().item(), [x, x + 3.0, other], num_resamples=4000, seed=3
+    )
+    assert reps.shape == (4000, 3) and reps.dtype == torch.float64
+    se = x.sub(x.mean()).square().mean().div(B).sqrt().item()
+    assert reps[:, 0].std().item() == pytest.approx(se, rel=0.05)
+    torch.testing.assert_close(
+        reps[:, 1] - reps[:, 0], torch.full((4000,), 3.0, dtype=torch.float64)
+    )
+    assert (reps[:, 2] - reps[:, 0]).std().item() == pytest.approx(math.sqrt(2) * se, rel=0.08)
+    again = paired_bootstrap(
+        lambda v: v.mean().item(), [x, x + 3.0, other], num_resamples=4000, seed=3
+    )
+    torch.testing.assert_close(reps, again, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(runs=[torch.zeros(3), torch.zeros(4)]), "runs"),
+        (dict(runs=[torch.zeros(1)]), "runs"),
+        (dict(runs=[]), "runs"),
+        (dict(runs=[torch.zeros(3)], num_resamples=1), "num_resamples"),
+    ],
+)
+def test_paired_bootstrap_bad_inputs(kwargs, name):
+    with raises_naming(name):
+        paired_bootstrap(lambda v: v.mean().item(), **kwargs)

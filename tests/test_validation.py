@@ -1531,6 +1531,14 @@ SPECS: list[Spec] = [
         cov=[torch.eye(3)],
     ),
     spec(
+        "sweeps.paired_bootstrap",
+        lambda **kw: sweeps.paired_bootstrap(
+            **({"metric": lambda v: float(v.mean()), "runs": [POINTS], "num_resamples": 2} | kw)
+        ),
+        {"metric": "callable", "runs": "sequence", "num_resamples": "count", "seed": "seed"},
+        runs=[[POINTS[:1]], [POINTS, POINTS[:2]]],
+    ),
+    spec(
         "sweeps.denoiser_error_profile",
         lambda **kw: sweeps.denoiser_error_profile(
             **({"net": NEVER, "exact": NEVER, "y": POINTS, "sigmas": [0.1, 1.0]} | kw)

@@ -18,7 +18,11 @@ This module runs such experiments reproducibly and measures them:
   directions relative to the data's: below 1 the samples are too smooth
   (over-denoised), above 1 they carry leftover noise;
 * `denoiser_error_profile`: how far an imperfect denoiser is from the exact
-  one at each σ, to document the size of an error model.
+  one at each σ, to document the size of an error model;
+* `paired_bootstrap`: bootstrap replicates of a metric on several runs that
+  share their latents, resampling the same sample indices in every run, so
+  the sampling noise of each score and of the differences between settings
+  can be read off without sampling again.
 """
 
 from __future__ import annotations
@@ -230,3 +234,41 @@ def denoiser_error_profile(
         difference = net_output(net(x, sigma_t), x) - net_output(exact(x, sigma_t), x)
         errors.append(difference.square().mean().sqrt())
     return torch.stack(errors)
+
+
+def paired_bootstrap(
+    metric: Callable[[torch.Tensor], float],
+    runs: Sequence[torch.Tensor],
+    num_resamples: int = 50,
+    seed: int = 0,
+) -> torch.Tensor:
+    """Bootstrap replicates of metric on each run, with the same resampled indices in every run: [R, len(runs)].
+
+    Replicate r draws B indices with replacement (B = the runs' common number of
+    samples) and evaluates ``metric(run[indices])`` for every run.  Because the
+    runs of a `setting_sweep` share their latents and noise, sample i of one run
+    and sample i of another belong together; resampling them together keeps that
+    pairing.  The standard deviation over replicates (column j) estimates the
+    standard error of run j's score; that of the difference of two columns
+    estimates the standard error of the difference between two settings, which
+    common random numbers make smaller than either.  For the mean of a scalar
+    feature the bootstrap variance is the plug-in variance over B (Efron's
+    bootstrap standard error of the mean).
+    """
+    check_callable("metric", metric)
+    runs = check_sequence("runs", runs, min_length=1)
+    runs = [check_tensor("runs", x, min_ndim=1) for x in runs]
+    B = len(runs[0])
+    if B < 2 or any(len(x) != B for x in runs):
+        raise ValueError(
+            f"runs must hold at least 2 samples each, the same number in every run, "
+            f"got {[len(x) for x in runs]}"
+        )
+    num_resamples = check_integer("num_resamples", num_resamples, 2, 10**6)
+    generator = torch.Generator().manual_seed(check_seed("seed", seed))
+    replicates = torch.empty(num_resamples, len(runs), dtype=torch.float64)
+    for r in range(num_resamples):
+        indices = torch.randint(B, (B,), generator=generator)  # [B], with replacement
+        for j, x in enumerate(runs):
+            replicates[r, j] = float(metric(x[indices.to(x.device)]))
+    return replicates
