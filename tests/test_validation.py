@@ -50,6 +50,7 @@ from edm_src.instruments import (  # noqa: E402
     benchmarks,
     convergence,
     evaluation,
+    glue,
     metrics,
     plotting,
     published,
@@ -1292,6 +1293,13 @@ SPECS: list[Spec] = [
             torch.ones(2, 2),
         ],
         latents=[torch.zeros(0, 2)],
+    ),
+    # ---------------------------------------------------------------- glue
+    spec(
+        "glue.glue",
+        lambda **kw: glue.glue(**({"name": "x", "variable": 1.0} | kw)),
+        {"display": "bool"},
+        name=[None, "", 3],
     ),
     # ---------------------------------------------------------------- convergence
     spec(

@@ -20,10 +20,13 @@ losses, networks, training, exact denoisers, data); this subpackage holds what t
 * `published`: the paper's published numbers;
 * `table1`: Table 1 as data (`TABLE1`, `table1_markdown`);
 * `plotting`: matplotlib and offline interactive plotly figures (`explorable`,
-  `in_book_build`, …).
+  `in_book_build`, …);
+* `glue`: the chapters' `glue`, which stores a value for the prose's {glue} roles as
+  myst-nb's does, without myst-nb's 2-second import.
 
 These modules import from the top level, never the other way round.  `plotting` is imported
-on first use (it loads matplotlib and plotly), as before the move.
+on first use (it loads matplotlib and plotly), as before the move, and so is `glue`
+(it loads IPython).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ __all__ = [
     "benchmarks",
     "convergence",
     "evaluation",
+    "glue",
     "metrics",
     "plotting",
     "published",
@@ -58,7 +62,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> ModuleType:
-    """`edm_src.instruments.plotting`, imported on first access (PEP 562)."""
-    if name == "plotting":
-        return importlib.import_module(f"{__name__}.plotting")
+    """`edm_src.instruments.plotting` and `.glue`, imported on first access (PEP 562)."""
+    if name in ("plotting", "glue"):
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
