@@ -67,6 +67,17 @@ if importlib.util.find_spec("edm_src") is None or importlib.util.find_spec("myst
                     "edm_src @ git+{repo_url}@{branch}", "myst-nb"], check=True)"""
 
 
+PLAIN_NOTE = (
+    "*Generated from `{name}` of the EDM book. In the text, `{{glue:text}}` roles stand "
+    "for numbers that the code cells compute; the book's site shows them filled in.*"
+)
+FILLED_NOTE = (
+    "*Generated from `{name}` of the EDM book, with the numbers, figures and outputs of "
+    "the book's build filled in; the code cells compute them again when the notebook runs "
+    "(interactive figures then appear under their cells).*"
+)
+
+
 def chapter_notebook(source: Path, repo_url: str, branch: str) -> nbformat.NotebookNode:
     """The chapter at ``source`` (a MyST Markdown notebook) as an .ipynb notebook, without outputs.
 
@@ -79,9 +90,7 @@ def chapter_notebook(source: Path, repo_url: str, branch: str) -> nbformat.Noteb
         metadata={"tags": ["edm-setup"]},
     )
     note = nbformat.v4.new_markdown_cell(
-        f"*Generated from `{source.name}` of the EDM book. The numbers and figures in "
-        "the text are those of the book's build; the code cells compute them again "
-        "when the notebook runs.*"
+        PLAIN_NOTE.format(name=source.name), metadata={"tags": ["edm-note"]}
     )
     notebook.cells[:0] = [note, setup]
     for i, cell in enumerate(notebook.cells):
@@ -172,22 +181,31 @@ def fill_in(
     figure_number: Callable[[str], str | None] = lambda name: None,
     equation_number: Callable[[str], str | None] = lambda label: None,
     citation: Callable[[str, str], str | None] = lambda role, keys: None,
+    section_title: Callable[[str], str | None] = lambda label: None,
+    eqref_format: str = "Eq. {number}",
 ) -> nbformat.NotebookNode:
     """The chapter's notebook as its page reads: outputs, glued values, figures, numbers.
 
     ``glue`` is myst-nb's record of the executed page (key -> output with ``data``);
     ``executed`` the executed notebook, whose outputs go to the code cells with
-    the same source.  ``figure_number(name)``, ``equation_number(label)`` and
-    ``citation(role, keys)`` give the text the page shows for a ``{numref}``,
-    an ``{eq}`` and a ``{cite...}`` role (None: leave the role as written).
+    the same source (without myst-nb's glue records, which Jupyter does not show).
+    ``figure_number(name)``, ``equation_number(label)``, ``citation(role, keys)``
+    and ``section_title(label)`` give the text the page shows for a ``{numref}``,
+    an ``{eq}`` (written with ``eqref_format``), a ``{cite...}`` and a ``{ref}``
+    role (None: leave the role as written).  MyST targets (``(label)=``) are dropped.
     Changes ``notebook`` in place and returns it.
     """
     outputs = {}
     if executed is not None:
         for cell in executed.cells:
-            if cell.cell_type == "code" and cell.get("outputs"):
-                outputs.setdefault(cell.source.strip(), (cell.outputs, cell.get("execution_count")))
+            shown = [o for o in cell.get("outputs", []) if "scrapbook" not in o.get("metadata", {})]
+            if cell.cell_type == "code" and shown:
+                outputs.setdefault(cell.source.strip(), (shown, cell.get("execution_count")))
     for cell in notebook.cells:
+        if "edm-note" in cell.metadata.get("tags", []):
+            name = re.search(r"`([^`]+)`", cell.source)
+            cell.source = FILLED_NOTE.format(name=name[1] if name else "the chapter")
+            continue
         if cell.cell_type == "code":
             found = outputs.get(cell.source.strip())
             if found:
@@ -214,14 +232,15 @@ def fill_in(
                         text = target.split("<")[0].strip().replace("%s", number)
             elif name == "eq":
                 number = equation_number(label)
-                text = f"({number})" if number else None
+                text = eqref_format.format(number=number) if number else None
             elif name == "ref":
-                text = target.split("<")[0].strip() if "<" in target else None
+                text = target.split("<")[0].strip() if "<" in target else section_title(label)
             else:
                 text = citation(name, target)
             return text if text else m[0]
 
         source = ROLE.sub(role, source)
+        source = re.sub(r"^\([\w:-]+\)=[ \t]*\n", "", source, flags=re.MULTILINE)
         # A labelled display equation, "$$ ... $$ (label)", numbered as on the page.
         source = DISPLAY_MATH.sub(
             lambda m: (
@@ -280,16 +299,36 @@ def _page_numbers(app: Sphinx, pagename: str):
             return "; ".join(f"{who} ({year})" for who, year in named)
         return "(" + "; ".join(f"{who}, {year}" for who, year in named) + ")"
 
-    return figure_number, equation_number, citation
+    def section_title(label: str) -> str | None:
+        found = env.get_domain("std").labels.get(label)
+        return found[2] if found and found[2] else None
+
+    return figure_number, equation_number, citation, section_title
 
 
-def _executed_record(app: Sphinx, pagename: str) -> tuple[dict, nbformat.NotebookNode | None]:
-    """The glue record and the executed notebook myst-nb wrote for ``pagename``."""
+def _executed_record(
+    app: Sphinx, notebook: nbformat.NotebookNode, pagename: str
+) -> tuple[dict, nbformat.NotebookNode | None]:
+    """The glue record of ``pagename`` and its executed notebook, from the execution cache.
+
+    myst-nb writes the glue values to ``jupyter_execute/<page>.glue.json``; the
+    executed outputs are in jupyter-cache's record of the notebook (the copy in
+    ``jupyter_execute/`` has none), matched on the chapter's code.
+    """
     folder = Path(app.outdir).parent / "jupyter_execute"
     glue_path = folder / f"{pagename}.glue.json"
     glue = json.loads(glue_path.read_text(encoding="utf-8")) if glue_path.is_file() else {}
-    executed_path = folder / f"{pagename}.ipynb"
-    executed = nbformat.read(executed_path, as_version=4) if executed_path.is_file() else None
+    config = getattr(app.env, "mystnb_config", None)
+    cache_path = getattr(config, "execution_cache_path", "") or ""
+    executed = None
+    if cache_path and Path(cache_path).is_dir():
+        from jupyter_cache import get_cache
+
+        try:
+            cache = get_cache(cache_path)
+            executed = cache.get_cache_bundle(cache.match_cache_notebook(notebook).pk).nb
+        except Exception:  # noqa: BLE001  (not executed, or not cached: no outputs to add)
+            executed = None
     return glue, executed
 
 
@@ -308,8 +347,8 @@ def _write_download_and_point_launchers(
     repo_url, branch = _repository(app)
     source = Path(app.env.doc2path(pagename))
     notebook = chapter_notebook(source, repo_url, branch)
-    glue, executed = _executed_record(app, pagename)
-    figure_number, equation_number, citation = _page_numbers(app, pagename)
+    glue, executed = _executed_record(app, jupytext.read(source, fmt="md:myst"), pagename)
+    figure_number, equation_number, citation, section_title = _page_numbers(app, pagename)
     fill_in(
         notebook,
         glue,
@@ -317,6 +356,8 @@ def _write_download_and_point_launchers(
         figure_number=figure_number,
         equation_number=equation_number,
         citation=citation,
+        section_title=section_title,
+        eqref_format=app.config.math_eqref_format or "({number})",
     )
     target = Path(app.outdir) / "_sources" / ipynb
     target.parent.mkdir(parents=True, exist_ok=True)

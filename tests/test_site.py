@@ -247,15 +247,18 @@ def test_citations_and_bibliography_labels_agree(pages):
 
 
 def test_downloaded_notebooks_read_as_the_page(pages):
-    """The .ipynb download reads as the page: no MyST roles left in its prose, each glued number
-    formatted as on the page, each glued image figure attached to its Markdown cell, and the
-    code cells carry the outputs of the build's execution."""
+    """The .ipynb download reads as the page: no MyST roles or targets left in its prose, each
+    glued number formatted as on the page, each glued image figure attached to its Markdown
+    cell, and the code cells carry the visible outputs of the build's execution."""
     import json
 
+    import jupytext
     import nbformat
+    from jupyter_cache import get_cache
     from myst_nb.ext.glue.roles import format_plain_text
 
     executed_dir = ROOT / "_build" / "jupyter_execute"
+    cache = get_cache(ROOT / "_build" / ".jupyter_cache")  # the executed outputs
     for page in _chapter_pages(pages):
         notebook = nbformat.read(HTML / "_sources" / f"{page}.ipynb", as_version=4)
         prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
@@ -272,7 +275,13 @@ def test_downloaded_notebooks_read_as_the_page(pages):
         for key in re.findall(r"\{glue:figure\}\s+(\S+)", source):
             if "image/png" in glue[key]["data"]:
                 assert f"{key}.png" in attached, f"{page}: figure {key} is not in the notebook"
-        executed = nbformat.read(executed_dir / f"{page}.ipynb", as_version=4)
-        with_outputs = {c.source.strip() for c in executed.cells if c.get("outputs")}
+        chapter = jupytext.read(ROOT / f"{page}.md", fmt="md:myst")
+        executed = cache.get_cache_bundle(cache.match_cache_notebook(chapter).pk).nb
+        with_outputs = {
+            c.source.strip()
+            for c in executed.cells
+            if any("scrapbook" not in o.get("metadata", {}) for o in c.get("outputs", []))
+        }
         shown = {c.source.strip() for c in notebook.cells if c.get("outputs")}
         assert with_outputs <= shown, f"{page}: {len(with_outputs - shown)} cells lost outputs"
+        assert not re.search(r"^\([\w:-]+\)=\s*$", prose, re.MULTILINE), f"{page}: MyST target"
