@@ -21,6 +21,18 @@ On the site
     myst-nb, for ``glue``) from the repository when the kernel lacks them,
     as on Colab; where they are installed it does nothing.
 
+    The downloaded notebook reads as the page does (`fill_in`): the code
+    cells carry the outputs of the build's execution, the prose's
+    ``{glue:text}`` roles are replaced by their formatted values, each
+    ``{glue:figure}`` by the figure itself (a PNG attachment of its Markdown
+    cell, which Jupyter, Colab and GitHub render) with its number and caption,
+    or, for an interactive figure, by a note that it appears under its code
+    cell when the notebook runs; ``{numref}``, ``{eq}`` and ``{cite}``
+    become the numbers and author-year names the page shows.  The values come
+    from myst-nb's record of the executed page (``jupyter_execute/<page>.glue.json``)
+    and the build's figure and equation numbers.  The Binder notebooks
+    (``binder/postBuild``, the script below) are plain conversions, run live.
+
 As a script
     ``python _ext/notebooks.py OUT_DIR`` writes ``OUT_DIR/<page>.ipynb`` for
     every chapter in ``_toc.yml``; ``python _ext/notebooks.py .`` writes them
@@ -30,7 +42,10 @@ As a script
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +67,17 @@ if importlib.util.find_spec("edm_src") is None or importlib.util.find_spec("myst
                     "edm_src @ git+{repo_url}@{branch}", "myst-nb"], check=True)"""
 
 
+PLAIN_NOTE = (
+    "*Generated from `{name}` of the EDM book. In the text, `{{glue:text}}` roles stand "
+    "for numbers that the code cells compute; the book's site shows them filled in.*"
+)
+FILLED_NOTE = (
+    "*Generated from `{name}` of the EDM book, with the numbers, figures and outputs of "
+    "the book's build filled in; the code cells compute them again when the notebook runs "
+    "(interactive figures then appear under their cells).*"
+)
+
+
 def chapter_notebook(source: Path, repo_url: str, branch: str) -> nbformat.NotebookNode:
     """The chapter at ``source`` (a MyST Markdown notebook) as an .ipynb notebook, without outputs.
 
@@ -64,8 +90,7 @@ def chapter_notebook(source: Path, repo_url: str, branch: str) -> nbformat.Noteb
         metadata={"tags": ["edm-setup"]},
     )
     note = nbformat.v4.new_markdown_cell(
-        f"*Generated from `{source.name}` of the EDM book. In the text, "
-        "`{glue:text}` roles stand for numbers that the code cells compute.*"
+        PLAIN_NOTE.format(name=source.name), metadata={"tags": ["edm-note"]}
     )
     notebook.cells[:0] = [note, setup]
     for i, cell in enumerate(notebook.cells):
@@ -74,11 +99,237 @@ def chapter_notebook(source: Path, repo_url: str, branch: str) -> nbformat.Noteb
     return notebook
 
 
+GLUE_TEXT = re.compile(r"\{glue(?::text)?\}`([^`]+)`")
+GLUE_FIGURE = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{glue(?::figure)?\}[ \t]+(?P<key>\S+)[ \t]*\n(?P<body>.*?)^(?P=fence)[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
+ROLE = re.compile(r"\{(?P<role>numref|eq|ref|cite(?::[a-z]+)?)\}`(?P<target>[^`]+)`")
+DISPLAY_MATH = re.compile(r"\$\$(?P<body>.+?)\$\$[ \t]*\((?P<label>[\w:-]+)\)", re.DOTALL)
+PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
+
+
+def _glued_text(glue: dict[str, Any], content: str) -> str | None:
+    """``key`` or ``key:format`` as the page prints it (myst-nb's own formatting), or None."""
+    from myst_nb.ext.glue.roles import format_plain_text
+
+    key, _, fmt = content.rpartition(":") if ":" in content else (content, "", "s")
+    if not key:
+        key, fmt = content, "s"
+    plain = glue.get(key, {}).get("data", {}).get("text/plain")
+    if plain is None:
+        return None
+    try:
+        return format_plain_text(plain, fmt)
+    except Exception:  # noqa: BLE001  (the page would show a warning; keep the role)
+        return None
+
+
+def _alt_text(caption: str) -> str:
+    """The caption's first sentence, mathematics in plain letters, as an image's alt text."""
+    try:
+        from accessibility import first_sentence, plain_math  # the site's own alt texts
+    except ImportError:
+        return re.sub(r"[\[\]`${}\\]", "", caption)[:150]
+    plain = re.sub(r"\$([^$]+)\$", lambda m: plain_math(m[1]), caption)
+    return re.sub(r"[\[\]`{}]", "", first_sentence(plain))
+
+
+def _glued_figure(
+    match: re.Match,
+    glue: dict[str, Any],
+    figure_number: Callable[[str], str | None],
+    attachments: dict[str, Any],
+) -> str:
+    """A ``{glue:figure}`` directive as Markdown that Jupyter renders."""
+    key = match["key"]
+    options, caption = {}, []
+    for line in match["body"].strip("\n").splitlines():
+        option = re.match(r"^:(\w[\w-]*):\s*(.*)$", line)
+        if option and not caption:
+            options[option[1]] = option[2]
+        else:
+            caption.append(line)
+    caption_text = " ".join(" ".join(caption).split())
+    number = figure_number(options["name"]) if "name" in options else None
+    title = f"**Figure {number}.** " if number else ""
+    data = glue.get(key, {}).get("data", {})
+    if "image/png" in data:
+        name = f"{key}.png"
+        attachments[name] = {"image/png": data["image/png"]}
+        alt = _alt_text(caption_text)
+        shown = f"![{alt}](attachment:{name})"
+    elif PLOTLY_MIMETYPE in data:
+        shown = (
+            "*Interactive figure: it appears, with live controls, under the code cell "
+            f"that makes it (`{key}`) when this notebook runs; the book's site shows it too.*"
+        )
+    elif "text/markdown" in data:
+        shown = data["text/markdown"]
+    elif "text/html" in data:
+        shown = data["text/html"]
+    else:
+        shown = f"*(figure `{key}`: run the notebook to see it)*"
+    return f"{shown}\n\n{title}{caption_text}".rstrip()
+
+
+def fill_in(
+    notebook: nbformat.NotebookNode,
+    glue: dict[str, Any],
+    executed: nbformat.NotebookNode | None = None,
+    *,
+    figure_number: Callable[[str], str | None] = lambda name: None,
+    equation_number: Callable[[str], str | None] = lambda label: None,
+    citation: Callable[[str, str], str | None] = lambda role, keys: None,
+    section_title: Callable[[str], str | None] = lambda label: None,
+    eqref_format: str = "Eq. {number}",
+) -> nbformat.NotebookNode:
+    """The chapter's notebook as its page reads: outputs, glued values, figures, numbers.
+
+    ``glue`` is myst-nb's record of the executed page (key -> output with ``data``);
+    ``executed`` the executed notebook, whose outputs go to the code cells with
+    the same source (without myst-nb's glue records, which Jupyter does not show).
+    ``figure_number(name)``, ``equation_number(label)``, ``citation(role, keys)``
+    and ``section_title(label)`` give the text the page shows for a ``{numref}``,
+    an ``{eq}`` (written with ``eqref_format``), a ``{cite...}`` and a ``{ref}``
+    role (None: leave the role as written).  MyST targets (``(label)=``) are dropped.
+    Changes ``notebook`` in place and returns it.
+    """
+    outputs = {}
+    if executed is not None:
+        for cell in executed.cells:
+            shown = [o for o in cell.get("outputs", []) if "scrapbook" not in o.get("metadata", {})]
+            if cell.cell_type == "code" and shown:
+                outputs.setdefault(cell.source.strip(), (shown, cell.get("execution_count")))
+    for cell in notebook.cells:
+        if "edm-note" in cell.metadata.get("tags", []):
+            name = re.search(r"`([^`]+)`", cell.source)
+            cell.source = FILLED_NOTE.format(name=name[1] if name else "the chapter")
+            continue
+        if cell.cell_type == "code":
+            found = outputs.get(cell.source.strip())
+            if found:
+                cell.outputs, cell.execution_count = found
+            continue
+        if cell.cell_type != "markdown":
+            continue
+        attachments: dict[str, Any] = {}
+        source = GLUE_FIGURE.sub(
+            lambda m, found=attachments: _glued_figure(m, glue, figure_number, found),
+            cell.source,
+        )
+        source = GLUE_TEXT.sub(lambda m: _glued_text(glue, m[1]) or m[0], source)
+
+        def role(m: re.Match) -> str:
+            name, target = m["role"], m["target"]
+            label = re.sub(r"^.*<([^>]+)>$", r"\1", target).strip()
+            text = None
+            if name == "numref":
+                number = figure_number(label)
+                if number:
+                    text = f"Fig. {number}"
+                    if "<" in target:  # {numref}`Figure %s <label>`
+                        text = target.split("<")[0].strip().replace("%s", number)
+            elif name == "eq":
+                number = equation_number(label)
+                text = eqref_format.format(number=number) if number else None
+            elif name == "ref":
+                text = target.split("<")[0].strip() if "<" in target else section_title(label)
+            else:
+                text = citation(name, target)
+            return text if text else m[0]
+
+        source = ROLE.sub(role, source)
+        source = re.sub(r"^\([\w:-]+\)=[ \t]*\n", "", source, flags=re.MULTILINE)
+        # A labelled display equation, "$$ ... $$ (label)", numbered as on the page.
+        source = DISPLAY_MATH.sub(
+            lambda m: (
+                f"$${m['body'].rstrip()}\\tag{{{equation_number(m['label'])}}}\n$$"
+                if equation_number(m["label"])
+                else f"$${m['body']}$$"
+            ),
+            source,
+        )
+        cell.source = source
+        if attachments:
+            cell.attachments = attachments
+    return notebook
+
+
 def write_notebook(source: Path, target: Path, repo_url: str, branch: str) -> Path:
     """Write `chapter_notebook` of ``source`` to ``target``; returns ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(chapter_notebook(source, repo_url, branch), target)
     return target
+
+
+def _page_numbers(app: Sphinx, pagename: str):
+    """``figure_number``, ``equation_number`` and ``citation`` for `fill_in`, from the build."""
+    env = app.env
+
+    def figure_number(name: str) -> str | None:
+        for kinds in env.toc_fignumbers.values():
+            number = kinds.get("figure", {}).get(name)
+            if number:
+                return ".".join(map(str, number))
+        return None
+
+    def equation_number(label: str) -> str | None:
+        math = env.get_domain("math")
+        if label not in math.equations:
+            return None
+        docname, plain = math.equations[label]
+        number = env.toc_fignumbers.get(docname, {}).get("displaymath", {}).get(f"equation-{label}")
+        return ".".join(map(str, number)) if number else str(plain)
+
+    def citation(role: str, keys: str) -> str | None:
+        try:
+            from citations import SUFFIXES, authors_as_cited  # the book's author-year labels
+        except ImportError:
+            return None
+        entries = app.env.get_domain("cite").bibdata.data.entries
+        named = []
+        for key in (k.strip() for k in keys.split(",")):
+            if key not in entries:
+                return None
+            entry = entries[key]
+            year = entry.fields.get("year", "n.d.") + SUFFIXES.get(key, "")
+            named.append((authors_as_cited(entry), year))
+        if role in ("cite:t", "cite:ct"):
+            return "; ".join(f"{who} ({year})" for who, year in named)
+        return "(" + "; ".join(f"{who}, {year}" for who, year in named) + ")"
+
+    def section_title(label: str) -> str | None:
+        found = env.get_domain("std").labels.get(label)
+        return found[2] if found and found[2] else None
+
+    return figure_number, equation_number, citation, section_title
+
+
+def _executed_record(
+    app: Sphinx, notebook: nbformat.NotebookNode, pagename: str
+) -> tuple[dict, nbformat.NotebookNode | None]:
+    """The glue record of ``pagename`` and its executed notebook, from the execution cache.
+
+    myst-nb writes the glue values to ``jupyter_execute/<page>.glue.json``; the
+    executed outputs are in jupyter-cache's record of the notebook (the copy in
+    ``jupyter_execute/`` has none), matched on the chapter's code.
+    """
+    folder = Path(app.outdir).parent / "jupyter_execute"
+    glue_path = folder / f"{pagename}.glue.json"
+    glue = json.loads(glue_path.read_text(encoding="utf-8")) if glue_path.is_file() else {}
+    config = getattr(app.env, "mystnb_config", None)
+    cache_path = getattr(config, "execution_cache_path", "") or ""
+    executed = None
+    if cache_path and Path(cache_path).is_dir():
+        from jupyter_cache import get_cache
+
+        try:
+            cache = get_cache(cache_path)
+            executed = cache.get_cache_bundle(cache.match_cache_notebook(notebook).pk).nb
+        except Exception:  # noqa: BLE001  (not executed, or not cached: no outputs to add)
+            executed = None
+    return glue, executed
 
 
 def _repository(app: Sphinx) -> tuple[str, str]:
@@ -95,7 +346,22 @@ def _write_download_and_point_launchers(
         return
     repo_url, branch = _repository(app)
     source = Path(app.env.doc2path(pagename))
-    write_notebook(source, Path(app.outdir) / "_sources" / ipynb, repo_url, branch)
+    notebook = chapter_notebook(source, repo_url, branch)
+    glue, executed = _executed_record(app, jupytext.read(source, fmt="md:myst"), pagename)
+    figure_number, equation_number, citation, section_title = _page_numbers(app, pagename)
+    fill_in(
+        notebook,
+        glue,
+        executed,
+        figure_number=figure_number,
+        equation_number=equation_number,
+        citation=citation,
+        section_title=section_title,
+        eqref_format=app.config.math_eqref_format or "({number})",
+    )
+    target = Path(app.outdir) / "_sources" / ipynb
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, target)
     path_md = source.relative_to(app.srcdir).as_posix()
     path_ipynb = str(Path(path_md).with_suffix(".ipynb").as_posix())
     for group in context.get("header_buttons", []):

@@ -169,6 +169,16 @@ def test_slider_figure_keeps_explicit_colours_and_layout():
         slider_figure({}, "N")
 
 
+def test_points_layout_is_responsive():
+    """Point clouds fill the column's width on any screen: no fixed width (a phone's column is
+    narrower than 480 px), autosize, a fixed height, and plotly.js's responsive config."""
+    layout = points_layout(size=480)
+    assert "width" not in layout and layout["autosize"] is True and layout["height"] == 590
+    html = show_interactive(slider_figure(_frames(), "σ", layout=layout)).to_html("div-id")
+    assert '"responsive": true' in html.replace('"responsive":true', '"responsive": true')
+    assert "width:100%" in html.replace(" ", "")
+
+
 def test_dropdown_slider_figure_masks_per_choice():
     """Each choice has its own slider over its own values; every mask shows exactly one (choice, value)."""
     rng = np.random.default_rng(1)

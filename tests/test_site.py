@@ -170,3 +170,118 @@ def test_chapter_notebooks_download_and_launch(pages):
         assert binder and binder[0].endswith(f"urlpath=lab/tree/{page}.ipynb"), (page, binder)
         assert colab and colab[0].endswith(f"/blob/notebooks/{page}.ipynb"), (page, colab)
         assert name in colab[0]
+
+
+def test_landing_page_says_where_to_start_and_lists_every_section(pages):
+    """The home page gives the clone URL and the two commands, and its contents list every
+    page of _toc.yml, the sections of a chapter (3.1 to 3.4) included."""
+    article = _soup("index").select_one("article.bd-article")
+    assert article is not None, "index.html has no article"
+    text = article.get_text(" ", strip=True)
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"].rstrip("/")
+    assert f"git clone {repo}" in text, f"no `git clone {repo}` on the home page"
+    assert "make book" in text and "make test" in text, "the two commands are not on the home page"
+    linked = {
+        a["href"].split("#")[0].removesuffix(".html")
+        for a in article.select(".toctree-wrapper a[href]")
+    }
+    missing = [p for p in pages[1:] if p not in linked]
+    assert not missing, f"pages missing from the home page's contents: {missing}"
+
+
+def test_one_search_box_per_page(pages):
+    """One search field, the sidebar's (pydata-sphinx-theme would add a second to the header);
+    below 992 px the theme swaps it for the article header's search icon."""
+    for page in pages:
+        fields = _soup(page).select(".search-button-field")
+        where = [f.find_parent(class_="bd-sidebar-primary") is not None for f in fields]
+        assert where == [True], f"{page}: {len(fields)} search fields, in the sidebar: {where}"
+
+
+def test_figures_have_text_alternatives(pages):
+    """Every figure's image has a short description (from its caption), not its file path."""
+    bad = []
+    for page in _chapter_pages(pages):
+        for img in _soup(page).select("figure img"):
+            alt = img.get("alt", "")
+            if (
+                not alt
+                or "_images/" in alt
+                or re.search(r"\.(png|svg|jpe?g)$", alt)
+                or len(alt) > 200
+            ):
+                bad.append(f"{page}: {img.get('src')}: alt={alt!r}")
+    assert not bad, "figures without a text alternative:\n" + "\n".join(bad)
+
+
+def test_glued_numbers_are_styled_plainly(pages):
+    """Every page loads _static/edm.css, which undoes myst-nb's bold for glued numbers."""
+    css = (HTML / "_static" / "edm.css").read_text(encoding="utf-8")
+    assert re.search(r"span\.pasted-text\s*\{[^}]*font-weight:\s*inherit", css), css
+    for page in pages:
+        hrefs = [link.get("href", "") for link in _soup(page).select("link[rel=stylesheet]")]
+        assert any("_static/edm.css" in h for h in hrefs), f"{page}: edm.css not loaded"
+
+
+def test_citations_and_bibliography_labels_agree(pages):
+    """The bibliography labels an entry as the text cites it ("Song et al. 2021a"); the year of
+    every citation, with its letter, is the year of its entry's label; the two Song et al. 2021
+    papers are told apart."""
+    bibliography = _soup("book/references")
+    labels = {}
+    for entry in bibliography.select("[role=doc-biblioentry]"):
+        label = entry.select_one(".label").get_text("", strip=True).strip("[]")
+        assert re.fullmatch(r"\S.* (\d{4}[a-z]?|n\.d\.)", label), (
+            f"label {label!r} is not author-year"
+        )
+        labels[entry["id"]] = label
+    assert {"Song et al. 2021a", "Song et al. 2021b"} <= set(labels.values()), labels
+    wrong = []
+    for page in _chapter_pages(pages):
+        for link in _soup(page).select("a[href*='references.html#']"):
+            anchor = link["href"].split("#", 1)[1]
+            year = link.get_text(" ", strip=True).split()[-1]
+            if anchor in labels and year != labels[anchor].split()[-1]:
+                wrong.append(f"{page}: {link.get_text(' ', strip=True)!r} -> {labels[anchor]!r}")
+    assert not wrong, "citations whose year differs from their entry's label:\n" + "\n".join(wrong)
+
+
+def test_downloaded_notebooks_read_as_the_page(pages):
+    """The .ipynb download reads as the page: no MyST roles or targets left in its prose, each
+    glued number formatted as on the page, each glued image figure attached to its Markdown
+    cell, and the code cells carry the visible outputs of the build's execution."""
+    import json
+
+    import jupytext
+    import nbformat
+    from jupyter_cache import get_cache
+    from myst_nb.ext.glue.roles import format_plain_text
+
+    executed_dir = ROOT / "_build" / "jupyter_execute"
+    cache = get_cache(ROOT / "_build" / ".jupyter_cache")  # the executed outputs
+    for page in _chapter_pages(pages):
+        notebook = nbformat.read(HTML / "_sources" / f"{page}.ipynb", as_version=4)
+        prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+        left = re.findall(r"\{(?:glue|numref|eq|cite)[:\w]*\}`[^`]*`", prose)
+        assert not left, f"{page}: roles left in the notebook's prose: {left[:5]}"
+        glue_path = executed_dir / f"{page}.glue.json"
+        glue = json.loads(glue_path.read_text(encoding="utf-8")) if glue_path.is_file() else {}
+        source = (ROOT / f"{page}.md").read_text(encoding="utf-8")
+        for content in re.findall(r"\{glue:text\}`([^`]+)`", source):
+            key, fmt = content.rsplit(":", 1) if ":" in content else (content, "s")
+            value = format_plain_text(glue[key]["data"]["text/plain"], fmt)
+            assert value in prose, f"{page}: the value of {content} ({value!r}) is not in the prose"
+        attached = {name for c in notebook.cells for name in c.get("attachments", {})}
+        for key in re.findall(r"\{glue:figure\}\s+(\S+)", source):
+            if "image/png" in glue[key]["data"]:
+                assert f"{key}.png" in attached, f"{page}: figure {key} is not in the notebook"
+        chapter = jupytext.read(ROOT / f"{page}.md", fmt="md:myst")
+        executed = cache.get_cache_bundle(cache.match_cache_notebook(chapter).pk).nb
+        with_outputs = {
+            c.source.strip()
+            for c in executed.cells
+            if any("scrapbook" not in o.get("metadata", {}) for o in c.get("outputs", []))
+        }
+        shown = {c.source.strip() for c in notebook.cells if c.get("outputs")}
+        assert with_outputs <= shown, f"{page}: {len(with_outputs - shown)} cells lost outputs"
+        assert not re.search(r"^\([\w:-]+\)=\s*$", prose, re.MULTILINE), f"{page}: MyST target"

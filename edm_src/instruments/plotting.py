@@ -848,7 +848,11 @@ def points_layout(
 ) -> dict[str, Any]:
     """Layout for 2-D point clouds: fixed axes over extent = (x_min, x_max, y_min, y_max), equal aspect.
 
-    The ranges stay fixed as a slider switches frames.  The legend goes above
+    The figure is ``size + 110`` pixels high (the square plot, its legend and
+    slider) and as wide as the page allows: no fixed width, so that on a phone
+    it shrinks with the column (``autosize`` with plotly.js's ``responsive``
+    config, `PLOTLY_CONFIG`) instead of overflowing it; the equal aspect keeps
+    the plot square.  The ranges stay fixed as a slider switches frames.  The legend goes above
     the plot, or with ``legend_below_slider`` under the slider of
     `slider_figure` / `dropdown_slider_figure` (for long legend entries that
     would collide with a dropdown menu above the plot).  ``kwargs`` are added
@@ -873,7 +877,7 @@ def points_layout(
                 zeroline=False,
             ),
             legend=legend,
-            width=size,
+            autosize=True,
             height=size + 110,
             margin=margin,
         )
