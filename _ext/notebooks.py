@@ -17,9 +17,10 @@ On the site
       (``edm_notebooks_branch``), which the deploy workflow fills with the
       site's notebooks.
 
-    A notebook starts with a set-up cell that installs ``edm_src`` (and
-    myst-nb, for ``glue``) from the repository when the kernel lacks them,
-    as on Colab; where they are installed it does nothing.
+    A notebook starts with a set-up cell that installs ``edm_src`` from the
+    repository when the kernel lacks it, as on Colab; where it is installed it
+    does nothing.  (The chapters' ``glue`` is ``edm_src.instruments.glue``, which
+    needs only IPython, so myst-nb is not installed.)
 
     The downloaded notebook reads as the page does (`fill_in`): the code
     cells carry the outputs of the build's execution, the prose's
@@ -57,14 +58,14 @@ from sphinx.application import Sphinx
 ROOT = Path(__file__).resolve().parents[1]
 
 SETUP_SOURCE = """\
-# Set-up for hosted kernels (Colab): install edm_src and myst-nb when missing.
+# Set-up for hosted kernels (Colab): install edm_src when missing.
 import importlib.util
 import subprocess
 import sys
 
-if importlib.util.find_spec("edm_src") is None or importlib.util.find_spec("myst_nb") is None:
+if importlib.util.find_spec("edm_src") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",
-                    "edm_src @ git+{repo_url}@{branch}", "myst-nb"], check=True)"""
+                    "edm_src @ git+{repo_url}@{branch}"], check=True)"""
 
 
 PLAIN_NOTE = (
