@@ -10,9 +10,11 @@ This extension registers, under the name ``edm_author_year``:
   author-year style, with a letter after the year where two works share their
   authors as cited and their year ("Song et al., 2021a" and "2021b");
 - a pybtex formatting style (``:style: edm_author_year`` on the
-  ``{bibliography}`` directive): pybtex's ``unsrt`` entries, sorted by author,
-  year and title, labelled with the same text as the citations:
-  "[Song et al. 2021a]".
+  ``{bibliography}`` directive): pybtex's ``unsrt`` entries, labelled with the
+  same text as the citations ("[Song et al. 2021a]") and sorted as the labels
+  read: by the authors as cited, then year, then title (`sorting_key`), so
+  that "Karras et al. 2020" comes before "Karras et al. 2022" even though the
+  two papers' third authors would order them the other way.
 
 The letters are given in order of title among the works that share
 authors-as-cited and year (the usual author-year convention), from the
@@ -32,6 +34,7 @@ from pybtex.database import Entry
 from pybtex.richtext import Text
 from pybtex.style.formatting.unsrt import Style as UnsrtStyle
 from pybtex.style.labels import BaseLabelStyle
+from pybtex.style.sorting import BaseSortingStyle
 from pybtex.style.template import field, first_of, join, node, optional
 from sphinx.application import Sphinx
 from sphinxcontrib.bibtex.plugin import register_plugin
@@ -179,10 +182,29 @@ class LabelStyle(BaseLabelStyle):
             yield label(entry)
 
 
-class Style(UnsrtStyle):
-    """pybtex's ``unsrt`` entries, sorted by author, year and title, labelled as cited."""
+def sorting_key(entry: Entry) -> tuple[str, str, str, str]:
+    """The bibliography's order: first author, then the authors as cited, year and title.
 
-    default_sorting_style = "author_year_title"
+    The first author's last name comes first, then the label's author text ("Song", "Song and
+    Ermon", "Song et al."), then the year with its letter: the order in which the labels read.
+    """
+    cited = authors_as_cited(entry)
+    first = cited.removesuffix(" et al.").split(" and ")[0]
+    year = entry.fields.get("year", "") + SUFFIXES.get(entry.key, "")
+    return (first.lower(), cited.lower(), year, _plain(entry.fields.get("title", "")).lower())
+
+
+class SortingStyle(BaseSortingStyle):
+    """Entries in the order of their labels (`sorting_key`)."""
+
+    def sorting_key(self, entry: Entry) -> tuple[str, str, str, str]:
+        return sorting_key(entry)
+
+
+class Style(UnsrtStyle):
+    """pybtex's ``unsrt`` entries, in the order of their labels, labelled as cited."""
+
+    default_sorting_style = NAME
     default_label_style = NAME
 
 
@@ -193,11 +215,17 @@ def _compute_suffixes(app: Sphinx) -> None:
     SUFFIXES.update(year_suffixes(bibdata.data.entries.values()))
 
 
+def register_pybtex_styles() -> None:
+    """Register the label, sorting and formatting styles with pybtex under `NAME`."""
+    pybtex.plugin.register_plugin("pybtex.style.labels", NAME, LabelStyle, force=True)
+    pybtex.plugin.register_plugin("pybtex.style.sorting", NAME, SortingStyle, force=True)
+    pybtex.plugin.register_plugin("pybtex.style.formatting", NAME, Style, force=True)
+
+
 def setup(app: Sphinx) -> dict:
     app.setup_extension("sphinxcontrib.bibtex")
     register_plugin("sphinxcontrib.bibtex.style.referencing", NAME, ReferenceStyle, force=True)
-    pybtex.plugin.register_plugin("pybtex.style.labels", NAME, LabelStyle, force=True)
-    pybtex.plugin.register_plugin("pybtex.style.formatting", NAME, Style, force=True)
+    register_pybtex_styles()
     # After sphinxcontrib-bibtex's own builder-inited handler (priority 500) reads the .bib files.
     app.connect("builder-inited", _compute_suffixes, priority=800)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

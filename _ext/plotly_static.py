@@ -11,6 +11,10 @@ the global ``Plotly`` from their inline scripts.  Nothing from the plotly
 package is committed to the repository: the file always matches the installed,
 pinned plotly, and its checksum in the URL busts browser caches on upgrades.
 
+The same pages then load ``plotly_fit.js`` (this folder's), which fits each
+figure to the text column: it redraws a figure whose drawn width differs from
+its column's, and on a phone gives it small margins and its legend under the
+slider (see the file's header).
 """
 
 from __future__ import annotations
@@ -24,6 +28,12 @@ from sphinx.config import Config
 from sphinx.errors import ExtensionError
 
 PLOTLY_JS = "plotly.min.js"
+FIT_JS = "plotly_fit.js"  # fits the figures to the column, on a phone too
+
+
+def plotly_fit_js_path() -> Path:
+    """The script that fits the figures to the text column (next to this extension)."""
+    return Path(__file__).resolve().parent / FIT_JS
 
 
 def plotly_js_path() -> Path:
@@ -37,8 +47,10 @@ def _add_static_file(app: Sphinx, config: Config) -> None:
         raise ExtensionError(f"plotly_static: {source} not found; is plotly installed?")
     # A file entry in html_static_path is copied into _static/ as is.  Assign a
     # new list: the default value object must not be mutated.
-    if str(source) not in config.html_static_path:
-        config.html_static_path = [*config.html_static_path, str(source)]
+    fit = plotly_fit_js_path()
+    new = [str(path) for path in (source, fit) if str(path) not in config.html_static_path]
+    if new:
+        config.html_static_path = [*config.html_static_path, *new]
 
 
 def _load_on_pages_with_figures(
@@ -49,6 +61,7 @@ def _load_on_pages_with_figures(
         # Synchronous (no async/defer): the figures' inline scripts need `Plotly`
         # defined when they run, and <head> scripts run before the body's.
         app.add_js_file(PLOTLY_JS)
+        app.add_js_file(FIT_JS)  # after plotly.js: it calls `Plotly` once the page has loaded
 
 
 def setup(app: Sphinx) -> dict:

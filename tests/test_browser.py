@@ -13,6 +13,11 @@ request is aborted and reported).  For every page of the site:
   do not overlap or stick out of the figure) and responds: moving its slider,
   or choosing another entry of its dropdown, changes what is plotted.
 
+And on a phone's screen (390 px wide): the page is no wider than the screen,
+every interactive figure is fitted to the column (``_ext/plotly_fit.js``) and
+laid out cleanly, and every table or algorithm too wide for the column shows
+the hint that it scrolls sideways (``_static/scroll_cue.js``).
+
 A full-page screenshot of each page goes to ``_build/screenshots/``, so that a
 reviewer can look at the site without building it.  Site search is checked
 offline too.
@@ -113,6 +118,9 @@ class Visit:
     foreign_requests: list[str] = field(default_factory=list)
 
 
+PHONE = {"width": 390, "height": 844}
+
+
 @pytest.fixture(scope="module")
 def context(browser, server):
     """One browsing context for the whole site, like a reader moving between pages.
@@ -120,7 +128,18 @@ def context(browser, server):
     Every request to a host other than the local server is aborted and
     recorded on the current `Visit` (``context.visit``).
     """
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield from _browsing_context(browser, server, {"width": 1280, "height": 900})
+
+
+@pytest.fixture(scope="module")
+def phone(browser, server):
+    """The same on a phone's screen (`PHONE`)."""
+    yield from _browsing_context(browser, server, PHONE)
+
+
+def _browsing_context(browser, server, viewport: dict):
+    """A browsing context of that viewport that may reach only the local server."""
+    ctx = browser.new_context(viewport=viewport)
     ctx.set_default_timeout(TIMEOUT_MS)
 
     def route(route_):
@@ -339,6 +358,44 @@ def test_page_in_browser(context, server, page_path):
     problems += [f"request to another host: {u}" for u in visit.foreign_requests]
     page.close()
     assert not problems, f"{page_path}:\n" + "\n".join(problems)
+
+
+FITTED = """id => { const div = document.getElementById(id);
+  return div.dataset.fittedWidth === String(div.clientWidth); }"""
+
+NO_SCROLL_HINT = """() => [...document.querySelectorAll(
+    ".pst-scrollable-table-container, div.proof.algorithm .algorithm-content")]
+  .filter(box => box.scrollWidth > box.clientWidth + 1)
+  .filter(box => { const hint = box.previousElementSibling;
+                   return !(hint && hint.matches(".edm-scroll-hint") && !hint.hidden); })
+  .map(box => (box.textContent || "").trim().slice(0, 50))"""
+
+
+@pytest.mark.parametrize("page_path", site_pages() or ["index.html"])
+def test_page_on_a_phone(phone, server, page_path):
+    """On a 390 px screen the page is no wider than the screen; every interactive figure is
+    fitted to its column, with its legend, slider, menu and plot inside it and apart; and every
+    table or algorithm wider than the column says that it scrolls sideways."""
+    page, visit = open_page(phone, server + page_path)
+    problems = []
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > PHONE["width"]:
+        problems.append(f"the page is {width} px wide on a {PHONE['width']} px screen")
+    figures = page.evaluate(
+        "() => [...document.querySelectorAll('.plotly-graph-div')].map(d => d.id)"
+    )
+    for div_id in figures:
+        page.locator(f"#{div_id}").scroll_into_view_if_needed()
+        try:
+            page.wait_for_function(FITTED, arg=div_id, timeout=10_000)
+        except Exception:
+            problems.append(f"figure {div_id}: not fitted to its column (plotly_fit.js)")
+            continue
+        problems += figure_layout_problems(page, div_id)
+    problems += [f"scrolls with no hint: {text!r}" for text in page.evaluate(NO_SCROLL_HINT)]
+    problems += [f"console error: {e}" for e in visit.console_errors]
+    page.close()
+    assert not problems, f"{page_path} at {PHONE['width']} px:\n" + "\n".join(problems)
 
 
 def test_search_works_offline(context, server):

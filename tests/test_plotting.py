@@ -289,10 +289,15 @@ def scratch_site(tmp_path_factory) -> Path:
 
 @pytest.mark.book  # builds a one-page book (about 10 s)
 def test_built_page_loads_plotly_from_the_site_not_a_cdn(scratch_site):
-    """The page loads _static/plotly.min.js (the installed plotly's own copy) and nothing from a CDN."""
+    """The page loads _static/plotly.min.js (the installed plotly's own copy) and nothing from a
+    CDN, then _static/plotly_fit.js (_ext's copy), which fits the figures to the column."""
     html = (scratch_site / "scratch.html").read_text(encoding="utf-8")
     scripts = re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", html)
+    names = [s.split("?")[0] for s in scripts]
     assert any(re.fullmatch(r"_static/plotly\.min\.js(\?v=\w+)?", s) for s in scripts), scripts
+    assert names.index("_static/plotly_fit.js") > names.index("_static/plotly.min.js"), scripts
+    fit = (ROOT / "_ext" / "plotly_fit.js").read_bytes()
+    assert (scratch_site / "_static" / "plotly_fit.js").read_bytes() == fit
     assert not [s for s in scripts if URL.match(s) or s.startswith("//")], scripts
     assert "cdn.plot.ly" not in html and "https://cdn" not in html
     import plotly

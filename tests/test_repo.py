@@ -169,3 +169,30 @@ def test_cache_guard_prunes_superseded_records(tmp_path):
     assert cache_guard.prune(tmp_path / "cache") == 1
     kept = {(record.uri, record.pk) for record in cache.list_cache_records()}
     assert kept == {("a.md", 3), ("b.md", 2)}
+
+
+def test_bibliography_is_sorted_as_its_labels_read():
+    """The references page lists the works in the order of their labels: first author, then the
+    authors as cited, then year ("Karras et al. 2020" before "Karras et al. 2022", although the
+    2022 paper's third author, Aila, comes before the 2020 paper's, Hellsten), and every arXiv
+    preprint of a conference paper carries its ID."""
+    from pybtex.database import parse_file
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import citations
+
+    entries = parse_file(ROOT / "book" / "references.bib").entries
+    citations.SUFFIXES.clear()
+    citations.SUFFIXES.update(citations.year_suffixes(entries.values()))
+    citations.register_pybtex_styles()
+    # the formatting style that the {bibliography} directive names, with its default sorting
+    pybtex_sorted = [e.key for e in citations.Style().sort(list(entries.values()))]
+    labels = [citations.label(entries[key]) for key in pybtex_sorted]
+    assert labels.index("Karras et al. 2020") < labels.index("Karras et al. 2022"), labels
+    assert labels.index("Song et al. 2021a") < labels.index("Song et al. 2021b"), labels
+    first = [citations.sorting_key(entries[key])[0] for key in pybtex_sorted]
+    assert first == sorted(first), labels
+    for key in ("karras2020ada", "kadkhodaie2024generalization"):
+        assert entries[key].fields.get("archivePrefix") == "arXiv" and entries[key].fields.get(
+            "eprint"
+        ), f"{key}: no arXiv ID"
