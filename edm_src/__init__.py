@@ -67,6 +67,7 @@ from .instruments.benchmarks import (
 )
 from .instruments.evaluation import denoising_errors, gaussian_floor
 from .instruments.metrics import (
+    exact_sample_scores,
     fidelity_report,
     frechet_distance,
     frechet_distance_gaussians,
@@ -143,6 +144,7 @@ __all__ = [
     "EDMLoss",
     "VELoss",
     "VPLoss",
+    "exact_sample_scores",
     "fidelity_report",
     "mean_log_likelihood",
     "mode_coverage",

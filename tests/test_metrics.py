@@ -17,6 +17,7 @@ from edm_src import (
 )
 from edm_src.instruments.metrics import (
     assign_components,
+    exact_sample_scores,
     frechet_distance,
     frechet_distance_gaussians,
     frechet_distance_samples,
@@ -266,3 +267,16 @@ def test_mode_coverage_sees_a_dropped_mode():
     dropped = mode_coverage(ring, kept)
     assert abs(dropped - 1 / 8) < 0.01
     assert mode_coverage(ring, x[assign_components(ring, x) == 3]) == pytest.approx(7 / 8)
+
+
+def test_exact_sample_scores_are_the_metric_of_seeded_sets_of_exact_samples():
+    """Set k is mixture.sample(n, Generator().manual_seed(first_seed + k)): the same seeds give the
+    same sets (so two pages quote one spread), and the scores come back in set order."""
+    mixture = toy_mixture("ring", std=0.05)
+    scores = exact_sample_scores(mixture, lambda x: x, 7, num_sets=3, first_seed=11)
+    assert len(scores) == 3
+    for k, x in enumerate(scores):
+        expected = mixture.sample(7, generator=torch.Generator().manual_seed(11 + k))
+        assert torch.equal(x, expected)
+    means = exact_sample_scores(mixture, lambda x: float(x.mean()), 7, num_sets=3, first_seed=11)
+    assert means == [float(x.mean()) for x in scores]

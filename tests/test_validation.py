@@ -1415,6 +1415,15 @@ SPECS: list[Spec] = [
         mixture=[None],
     ),
     spec(
+        "metrics.exact_sample_scores",
+        lambda **kw: metrics.exact_sample_scores(
+            **({"mixture": RING, "metric": len, "num_samples": 3} | kw)
+        ),
+        {"metric": "callable", "num_samples": "count", "first_seed": "seed"},
+        mixture=[None, "ring"],
+        num_sets=["3", None, 0, 2.5, 10**6],
+    ),
+    spec(
         "metrics.fidelity_report",
         lambda **kw: metrics.fidelity_report(**({"mixture": RING, "samples": POINTS} | kw)),
         {"samples": "samples", "seed": "seed"},

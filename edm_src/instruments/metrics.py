@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
 from .._validation import (
     check_bool,
+    check_callable,
     check_generator,
     check_integer,
     check_samples,
@@ -92,6 +94,31 @@ def mode_coverage(mixture: GaussianMixture, x: torch.Tensor) -> float:
     shares = mode_weights(mixture, x)  # [K]
     weights = mixture.weights.to(shares)  # [K]
     return float(0.5 * (shares - weights).abs().sum())
+
+
+def exact_sample_scores(
+    mixture: GaussianMixture,
+    metric: Callable[[torch.Tensor], Any],
+    num_samples: int,
+    num_sets: int = 20,
+    first_seed: int = 100,
+) -> list[Any]:
+    """`metric` of `num_sets` sets of `num_samples` exact samples of p_data: the sampling spread.
+
+    A metric computed on finitely many samples has a floor and a spread even for a perfect
+    sampler; the chapters draw that spread as a band, and read a sampler's score against it.
+    Set k is `mixture.sample(num_samples, torch.Generator().manual_seed(first_seed + k))`, so
+    pages that use the same seeds quote the same spread.  Returns the scores, in set order.
+    """
+    _check_mixture(mixture)
+    check_callable("metric", metric)
+    num_samples = check_integer("num_samples", num_samples, 1)
+    num_sets = check_integer("num_sets", num_sets, 1, 10_000)
+    first_seed = check_seed("first_seed", first_seed)
+    return [
+        metric(mixture.sample(num_samples, generator=torch.Generator().manual_seed(first_seed + k)))
+        for k in range(num_sets)
+    ]
 
 
 def fidelity_report(
