@@ -21,6 +21,8 @@ losses, networks, training, exact denoisers, data); this subpackage holds what t
 * `table1`: Table 1 as data (`TABLE1`, `table1_markdown`);
 * `plotting`: matplotlib and offline interactive plotly figures (`explorable`,
   `in_book_build`, …);
+* `claims`: the ledger of the paper's claims: `record_claim` in the chapter that measures
+  one, read back and rendered as the conclusion's table by `_ext/ledger.py`;
 * `glue`: the chapters' `glue`, which stores a value for the prose's {glue} roles as
   myst-nb's does, without myst-nb's 2-second import.
 
@@ -36,6 +38,7 @@ from types import ModuleType
 
 from . import (
     benchmarks,
+    claims,
     convergence,
     evaluation,
     metrics,
@@ -48,6 +51,7 @@ from . import (
 
 __all__ = [
     "benchmarks",
+    "claims",
     "convergence",
     "evaluation",
     "glue",

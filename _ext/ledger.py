@@ -1,0 +1,229 @@
+"""The claims ledger: the conclusion's table of every claim the chapters record.
+
+A local Sphinx extension (registered in _config.yml under ``sphinx: local_extensions``).
+Each chapter records the paper's claims where it measures them
+(``edm_src.instruments.claims.record_claim``), which stores them in its executed notebook.
+This extension
+
+* reads each document's claims from its executed notebook (myst-nb writes it to
+  ``_build/jupyter_execute`` when it reads the document) into the build environment;
+* checks them together: an id recorded twice anywhere in the book, or a claim whose
+  ``target`` label does not exist, is a build error;
+* replaces the ``{claims-ledger}`` directive with the table, grouped by the paper's
+  sections, each row linking to the page and figure where the claim is measured, and the
+  ``{claims-count}`verdict``` role with the number of claims of that verdict (``all``: every
+  claim);
+* re-writes the ledger's page whenever any page's claims changed, so that an incremental
+  build cannot show stale numbers.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+from sphinx.errors import ExtensionError
+
+from edm_src.instruments import claims as ledger_claims
+
+
+class ledger_node(nodes.General, nodes.Element):
+    """Where the ledger table goes."""
+
+
+class count_node(nodes.Inline, nodes.TextElement):
+    """Where a verdict's count goes."""
+
+
+class ClaimsLedger(Directive):
+    has_content = False
+
+    def run(self):
+        env = self.state.document.settings.env
+        env.edm_ledger_docs = getattr(env, "edm_ledger_docs", set()) | {env.docname}
+        return [ledger_node()]
+
+
+def claims_count_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    verdict = text.strip()
+    allowed = ("all", *ledger_claims.VERDICTS)
+    if verdict not in allowed:
+        msg = inliner.reporter.error(
+            f"claims-count: {verdict!r} is not a verdict; allowed values: {', '.join(allowed)}",
+            line=lineno,
+        )
+        return [inliner.problematic(rawtext, rawtext, msg)], [msg]
+    env = inliner.document.settings.env
+    env.edm_ledger_docs = getattr(env, "edm_ledger_docs", set()) | {env.docname}
+    return [count_node(verdict=verdict)], []
+
+
+def _claims(env: BuildEnvironment) -> dict[str, list]:
+    if not hasattr(env, "edm_claims"):
+        env.edm_claims = {}
+    return env.edm_claims
+
+
+def _read_claims(app: Sphinx, doctree: nodes.document) -> None:
+    """Store the claims of the document just read (from its executed notebook)."""
+    env = app.env
+    docname = env.docname
+    _claims(env).pop(docname, None)
+    from myst_nb.sphinx_ext import OUTPUT_FOLDER
+
+    path = Path(app.outdir).parent.joinpath(OUTPUT_FOLDER, *(docname + ".ipynb").split("/"))
+    if not path.exists():  # not a notebook: no claims
+        return
+    try:
+        found = ledger_claims.claims_in_notebook(json.loads(path.read_text("utf8")), docname)
+    except ValueError as error:
+        raise ExtensionError(f"{docname}: {error}") from error
+    if found:
+        env.edm_claims[docname] = found
+    # the ledger's page is re-written when any page's claims change
+    env.edm_claims_changed = True
+
+
+def _purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    _claims(env).pop(docname, None)
+    if hasattr(env, "edm_ledger_docs"):
+        env.edm_ledger_docs.discard(docname)
+
+
+def _merge(app: Sphinx, env: BuildEnvironment, docnames, other: BuildEnvironment) -> None:
+    _claims(env).update({d: c for d, c in _claims(other).items() if d in docnames})
+    env.edm_ledger_docs = getattr(env, "edm_ledger_docs", set()) | getattr(
+        other, "edm_ledger_docs", set()
+    )
+
+
+def _toc_order(env: BuildEnvironment) -> list[str]:
+    """The documents in reading order: the table of contents depth first from the root."""
+    order: list[str] = []
+
+    def visit(doc: str) -> None:
+        if doc in order:
+            return
+        order.append(doc)
+        for child in env.toctree_includes.get(doc, []):
+            visit(child)
+
+    visit(env.config.root_doc)
+    return order + sorted(d for d in env.found_docs if d not in order)
+
+
+def _all_claims(env: BuildEnvironment) -> list:
+    pages = _claims(env)
+    try:
+        return ledger_claims.merge_claims({d: pages[d] for d in _toc_order(env) if d in pages})
+    except ValueError as error:
+        raise ExtensionError(f"claims ledger: {error}") from error
+
+
+def _updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Re-write the ledger's page when any page's claims were read anew."""
+    changed = getattr(env, "edm_claims_changed", False)
+    env.edm_claims_changed = False
+    _all_claims(env)  # a duplicate id fails the build here, whichever page holds the ledger
+    return sorted(getattr(env, "edm_ledger_docs", set())) if changed else []
+
+
+def _link(app: Sphinx, fromdoc: str, claim) -> tuple[str, str]:
+    """(href, link text) of where the claim is measured."""
+    env = app.env
+    title = env.titles.get(claim.page)
+    page_title = title.astext() if title is not None else claim.page
+    href = app.builder.get_relative_uri(fromdoc, claim.page)
+    if not claim.target:
+        return href, page_title
+    labels = env.domaindata["std"]["labels"]
+    anonymous = env.domaindata["std"]["anonlabels"]
+    if claim.target not in anonymous:
+        raise ExtensionError(
+            f"claims ledger: claim {claim.id!r} (recorded in {claim.page}) has target "
+            f"{claim.target!r}, which is no label of the book"
+        )
+    docname, anchor = anonymous[claim.target]
+    href = app.builder.get_relative_uri(fromdoc, docname) + "#" + anchor
+    text = labels.get(claim.target, (None, None, ""))[2]
+    figure = _figure_name(env, docname, anchor)
+    return href, f"{page_title}, {figure or text or claim.target}"
+
+
+def _figure_name(env: BuildEnvironment, docname: str, anchor: str) -> str:
+    """'Fig. 3.2' / 'Table 6.1' for a numbered figure or table, else ''."""
+    numbers = env.toc_fignumbers.get(docname, {})
+    for kind, name in (("figure", "Fig."), ("table", "Table"), ("code-block", "Listing")):
+        number = numbers.get(kind, {}).get(anchor)
+        if number:
+            return f"{name} {'.'.join(map(str, number))}"
+    return ""
+
+
+def _row(app: Sphinx, fromdoc: str, claim) -> str:
+    e = html.escape
+    href, where = _link(app, fromdoc, claim)
+    verdict = ledger_claims.VERDICTS[claim.verdict]
+    css = "edm-verdict-" + claim.verdict.replace(" ", "-")
+    return (
+        f'<tr id="claim-{e(claim.id)}" class="edm-claim">'
+        f"<td><p>{e(claim.statement)} <span class='edm-claim-source'>({e(claim.source)})</span></p>"
+        f'<p class="edm-claim-where">Measured in <a class="reference internal" href="{e(href)}">'
+        f"{e(where)}</a></p></td>"
+        f"<td>{e(claim.paper) or '—'}</td>"
+        f"<td>{e(claim.measured)}</td>"
+        f'<td><p><span class="edm-verdict {css}">{e(verdict)}</span></p>'
+        f"<p>{e(claim.why)}</p></td></tr>"
+    )
+
+
+def _table(app: Sphinx, fromdoc: str, claims: list) -> str:
+    parts = [
+        '<div class="pst-scrollable-table-container"><table class="table edm-ledger">',
+        "<thead><tr><th>The paper's claim</th><th>Paper</th><th>This book</th>"
+        "<th>Verdict, and why</th></tr></thead>",
+    ]
+    for number, title, group in ledger_claims.ledger_groups(claims):
+        parts.append(
+            f'<tbody><tr class="edm-ledger-section"><th colspan="4">Sec. {number}: '
+            f"{html.escape(title)}</th></tr>"
+        )
+        parts.extend(_row(app, fromdoc, claim) for claim in group)
+        parts.append("</tbody>")
+    parts.append("</table></div>")
+    return "".join(parts)
+
+
+def _render(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
+    placeholders = list(doctree.findall(ledger_node))
+    counts = list(doctree.findall(count_node))
+    if not placeholders and not counts:
+        return
+    claims = _all_claims(app.env)
+    tally = ledger_claims.verdict_counts(claims)
+    for node in counts:
+        verdict = node["verdict"]
+        node.replace_self(nodes.Text(str(len(claims) if verdict == "all" else tally[verdict])))
+    for node in placeholders:
+        if app.builder.format != "html":
+            node.replace_self(nodes.paragraph(text=f"{len(claims)} claims (see the HTML book)."))
+            continue
+        node.replace_self(nodes.raw("", _table(app, fromdoc, claims), format="html"))
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_node(ledger_node)
+    app.add_node(count_node)
+    app.add_directive("claims-ledger", ClaimsLedger)
+    app.add_role("claims-count", claims_count_role)
+    app.connect("doctree-read", _read_claims)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
+    app.connect("env-get-updated", _updated)
+    app.connect("doctree-resolved", _render)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
