@@ -48,6 +48,7 @@ from edm_src import (  # noqa: E402
 )
 from edm_src.instruments import (  # noqa: E402
     benchmarks,
+    claims,
     convergence,
     evaluation,
     glue,
@@ -282,6 +283,18 @@ SAMPLER_KINDS = {
 FIGURE = go.Figure()
 TRAINED = training.train(POINTS, steps=2, batch_size=2, cache=False, progress=False)
 AX = plt.subplots()[1]
+
+#: A valid claim's arguments (`claims.make_claim`).
+CLAIM = dict(
+    id="vp-speedup",
+    section="3",
+    source="Sec. 3, Fig. 2",
+    statement="Heun's method and EDM's time steps speed up VP sampling.",
+    paper="7.3×",
+    measured="0.39×–18×",
+    verdict="direction",
+    why="the ratio depends on the data and the accuracy level",
+)
 
 SPECS: list[Spec] = [
     # ---------------------------------------------------------------- samplers
@@ -1294,6 +1307,54 @@ SPECS: list[Spec] = [
         ],
         latents=[torch.zeros(0, 2)],
     ),
+    # ---------------------------------------------------------------- claims
+    spec(
+        "claims.make_claim",
+        lambda **kw: claims.make_claim(**(CLAIM | kw)),
+        {"section": "name", "verdict": "name"},
+        id=[None, "", "Has Caps", "a--b", "-a", 3],
+        source=[None, "", "  ", 3],
+        statement=[None, ""],
+        why=[None, ""],
+        paper=[None, 3],
+        measured=[None, "", "none", "about the same", 7.3],
+        page=[None],
+    ),
+    spec(
+        "claims.record_claim",
+        lambda **kw: claims.record_claim(**({k: v for k, v in CLAIM.items()} | kw)),
+        {"section": "name", "verdict": "name"},
+        id=["", "a b"],
+        measured=["", "no number"],
+        why=[""],
+    ),
+    spec(
+        "claims.claims_in_notebook",
+        lambda **kw: claims.claims_in_notebook(**({"notebook": {"cells": []}} | kw)),
+        notebook=[None, {}, {"cells": 3}, [], "nb"],
+        page=[None, 3],
+    ),
+    spec(
+        "claims.merge_claims",
+        lambda **kw: claims.merge_claims(**({"pages": {"a": [claims.make_claim(**CLAIM)]}} | kw)),
+        pages=[
+            None,
+            [],
+            "a",
+            Named({"a": [1]}, "pages['a']"),
+            Named({"a": "x"}, "pages['a']"),
+        ],
+    ),
+    spec(
+        "claims.verdict_counts",
+        lambda **kw: claims.verdict_counts(**({"claims": []} | kw)),
+        claims=[None, "x", [1], {"a": 1}, 3],
+    ),
+    spec(
+        "claims.ledger_groups",
+        lambda **kw: claims.ledger_groups(**({"claims": []} | kw)),
+        claims=[None, "x", [None], 3],
+    ),
     # ---------------------------------------------------------------- glue
     spec(
         "glue.glue",
@@ -1720,6 +1781,7 @@ EXEMPT = {
     "training.Trained": "a record of a trained denoiser (a dataclass, no computation)",
     "plotting.InteractiveFigure.to_json_dict": "takes no arguments",
     "samplers.Trajectory": "a record of the tensors a sampler produced (a dataclass, no computation)",
+    "claims.Claim": "a record of one claim (a frozen dataclass; make_claim checks its fields)",
     "table1.Cell": "a record of one table cell (a frozen dataclass, no computation)",
     "table1.constants_markdown": "takes no arguments",
     "samplers.CountingNet.__call__": "passes its arguments on to the wrapped net, which checks them",

@@ -207,10 +207,9 @@ def merge_claims(pages: Mapping[str, Iterable[Claim]]) -> list[Claim]:
         raise ValueError(f"pages must map a page name to its claims, got {type(pages).__name__}")
     seen: dict[str, str] = {}
     merged: list[Claim] = []
+    pages = {page: _check_claims(f"pages[{page!r}]", claims) for page, claims in pages.items()}
     for page, claims in pages.items():
         for claim in claims:
-            if not isinstance(claim, Claim):
-                raise ValueError(f"pages[{page!r}] must hold Claim objects, got {claim!r}")
             if claim.id in seen:
                 raise ValueError(
                     f"id {claim.id!r} is recorded twice: in {seen[claim.id] or 'a page'} and in "
@@ -221,18 +220,29 @@ def merge_claims(pages: Mapping[str, Iterable[Claim]]) -> list[Claim]:
     return merged
 
 
+def _check_claims(name: str, claims: Any) -> list[Claim]:
+    """A list of `Claim` objects (any iterable of them)."""
+    if isinstance(claims, (str, bytes, Mapping)) or not isinstance(claims, Iterable):
+        raise ValueError(f"{name} must be an iterable of Claim objects, got {claims!r}")
+    claims = list(claims)
+    for claim in claims:
+        if not isinstance(claim, Claim):
+            raise ValueError(f"{name} must hold Claim objects (make_claim), got {claim!r}")
+    return claims
+
+
 def verdict_counts(claims: Iterable[Claim]) -> dict[str, int]:
     """How many claims have each verdict (every key of `VERDICTS`, zeros included)."""
     counts = dict.fromkeys(VERDICTS, 0)
-    for claim in claims:
-        counts[check_choice("verdict", claim.verdict, tuple(VERDICTS))] += 1
+    for claim in _check_claims("claims", claims):
+        counts[claim.verdict] += 1
     return counts
 
 
 def ledger_groups(claims: Iterable[Claim]) -> list[tuple[str, str, list[Claim]]]:
     """The claims grouped by the paper's section, in the paper's order: a list of
     (section number, section title, claims in recording order), empty sections left out."""
-    claims = list(claims)
+    claims = _check_claims("claims", claims)
     return [
         (number, title, [c for c in claims if c.section == number])
         for number, title in PAPER_SECTIONS.items()
