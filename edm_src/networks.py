@@ -226,6 +226,10 @@ class MLP(nn.Module):
 
     h₀ = W_in x;  h_{k+1} = h_k + W₂ SiLU(W₁ SiLU(h_k) + A_k e);  F = W_out SiLU(h_L),
     with e the embedded noise label (`NoiseEmbedding`) and W_out zero at initialisation.
+
+    With `logvar_channels` > 0 it also has EDM2's uncertainty head u(σ) (`logvar`, after EDM:
+    Karras et al. 2024), which `training` learns with the uncertainty-weighted loss; it is
+    built after every other layer, so that the rest draws the same initial weights.
     """
 
     def __init__(
@@ -236,11 +240,13 @@ class MLP(nn.Module):
         emb_channels: int = 32,
         embedding: str = "positional",
         augment_dim: int = 0,
+        logvar_channels: int = 0,
         generator: torch.Generator | None = None,
     ):
         super().__init__()
         self.dim = check_integer("dim", dim, 1, 10**6)
         self.augment_dim = check_integer("augment_dim", augment_dim, 0, 64)
+        self.logvar_channels = check_integer("logvar_channels", logvar_channels, 0, 4096)
         self.width = check_integer("width", width, 1, 8192)
         self.depth = check_integer("depth", depth, 0, 64)
         embedding, emb_channels, generator = _check_common(embedding, emb_channels, generator)
@@ -258,6 +264,11 @@ class MLP(nn.Module):
         )
         self.out = _linear(width, self.dim, generator, zero=True)
         self.map_augment = _augment_map(self.augment_dim, width)
+        if self.logvar_channels:  # u(σ) = w·φ(c_noise) + b, φ: fixed Fourier features
+            C = self.logvar_channels
+            self.register_buffer("logvar_freqs", torch.randn(C, generator=generator))  # [C]
+            self.register_buffer("logvar_phases", torch.rand(C, generator=generator))  # [C]
+            self.logvar_linear = _linear(C, 1, generator, zero=True)  # u = 0 at initialisation
 
     def forward(
         self, x: torch.Tensor, noise_labels: torch.Tensor, class_labels=None, augment_labels=None
@@ -266,6 +277,24 @@ class MLP(nn.Module):
         x, noise_labels = _check_call("MLP", x, noise_labels, class_labels, (self.dim,))
         augment_labels = _check_augment(augment_labels, self.augment_dim, x, "MLP")
         return self._forward(x, noise_labels, augment_labels)
+
+    def logvar(self, noise_labels: torch.Tensor) -> torch.Tensor:
+        """u(σ) [B] at the noise labels c_noise(σ) [B]: the log of the loss that EDM2's
+        uncertainty-weighted loss expects at σ (its minimum over u is at e^u = that loss).
+
+        A linear function of √2·cos(2π(f·c_noise + φ)) with fixed random f ~ N(0, 1) and
+        φ ~ U(0, 1), as EDM2 embeds c_noise for u.  Only with `logvar_channels` > 0.
+        """
+        if not self.logvar_channels:
+            raise ValueError("logvar_channels is 0: this MLP has no uncertainty head u(σ)")
+        c_noise = check_tensor("noise_labels", noise_labels, min_ndim=0, float_dtype=torch.float32)
+        return self._logvar(c_noise.reshape(-1))  # [B]
+
+    def _logvar(self, c_noise: torch.Tensor) -> torch.Tensor:
+        """u(σ) [B] without the checks, from c_noise [B] (training calls it inside vmap)."""
+        c = c_noise.to(torch.float32).reshape(-1, 1)  # [B, 1]
+        phi = math.sqrt(2) * torch.cos(2 * math.pi * (c * self.logvar_freqs + self.logvar_phases))
+        return self.logvar_linear(phi).reshape(-1)  # [B]
 
     def _forward(
         self, x: torch.Tensor, noise_labels: torch.Tensor, augment_labels=None

@@ -267,9 +267,10 @@ class _Unchecked(nn.Module):
         self.model = model
 
     def forward(
-        self, x_in: torch.Tensor, noise_labels: torch.Tensor, augment_labels=None
-    ) -> torch.Tensor:
-        return self.model._forward(x_in, noise_labels, augment_labels)
+        self, x_in: torch.Tensor, noise_labels: torch.Tensor, augment_labels=None, logvar=False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        F_x = self.model._forward(x_in, noise_labels, augment_labels)
+        return (F_x, self.model._logvar(noise_labels)) if logvar else F_x
 
 
 def denoiser(config: Mapping, model: nn.Module) -> nn.Module:
@@ -332,7 +333,8 @@ class Trained:
         net: the preconditioned denoiser D_θ(x; σ) with the EMA weights (eval mode, no grad).
         raw_net: the same with the last raw (non-EMA) weights.
         config: the run's configuration (`make_config`).
-        history: 'loss' [steps], the mean training loss per step (per coordinate);
+        history: 'loss' [steps], the mean training loss per step (per coordinate; with EDM2's
+            uncertainty head, the weighted loss λ‖D − y‖² before the division by e^u);
             'bin_edges' [25] (σ), 'bin_loss' and 'bin_count' [chunks, 24], the loss summed
             per σ bin over each of `HISTORY_CHUNKS` chunks of training, and its sample count.
         seconds: the training time of the pass that trained it (shared by runs trained together).
@@ -446,10 +448,14 @@ def _train_group(runs: list[tuple[dict, torch.Tensor]], progress: bool | None):
         AugmentPipe(config["augment_p"]) if config["augment_p"] > 0 else None for config, _ in runs
     ]
 
-    def raw(p, b, x_in, c_noise, *augment_labels):  # F_θ for one run
+    # EDM2's uncertainty-weighted loss where the network has a head u(σ) (`MLP.logvar`)
+    uncertainty = getattr(models[0], "logvar_channels", 0) > 0
+
+    def raw(p, b, x_in, c_noise, *augment_labels):  # F_θ (and u) for one run
         p = {f"model.{k}": v for k, v in p.items()}
         b = {f"model.{k}": v for k, v in b.items()}
-        return functional_call(base, (p, b), (x_in, c_noise, *augment_labels))
+        args = (x_in, c_noise, *augment_labels) if augment_labels else (x_in, c_noise, None)
+        return functional_call(base, (p, b), args, {"logvar": uncertainty})
 
     raw_batched = vmap(raw)  # over the M runs
     lr = [config["lr"] for config, _ in runs]
@@ -484,15 +490,18 @@ def _train_group(runs: list[tuple[dict, torch.Tensor]], progress: bool | None):
         bcast = (M, B) + (1,) * len(shape)  # [M, B, 1, ..., 1]
         extra = (torch.stack(labels),) if augment_dim else ()  # [M, B, augment_dim]
         F_x = raw_batched(unflatten(flat), buffers, c_in.reshape(bcast) * x, c_noise, *extra)
+        F_x, u = F_x if uncertainty else (F_x, None)  # [M, B, ...], [M, B] u(σ)
         D_x = c_skip.reshape(bcast) * x + c_out.reshape(bcast) * F_x  # [M, B, ...] Eq. 7
         weight = torch.stack(weights).to(torch.float32).reshape(bcast)
         per_sample = (weight * (D_x - y) ** 2).reshape(M, B, -1).mean(dim=2)  # [M, B] Eq. 2
-        run_loss = per_sample.mean(dim=1)  # [M]
-        if not torch.isfinite(run_loss).all():
+        run_loss = per_sample.mean(dim=1)  # [M], what the history records
+        # EDM2: the loss divided by its expected value e^u(σ), plus u(σ) (minimal at e^u = loss)
+        objective = run_loss if u is None else (per_sample / u.exp() + u).mean(dim=1)  # [M]
+        if not torch.isfinite(objective).all():
             raise ValueError(
                 f"the training loss became non-finite at step {step}: lower lr or check the data"
             )
-        (grad,) = torch.autograd.grad(run_loss.sum(), [flat])  # [M, P]: run m's own gradient
+        (grad,) = torch.autograd.grad(objective.sum(), [flat])  # [M, P]: run m's own gradient
         rates = torch.tensor(
             [
                 learning_rate(step, r, config["lr_rampup"])

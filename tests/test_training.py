@@ -9,7 +9,9 @@ What is proved here:
 * on Gaussian data, whose ideal denoiser is linear, a short run gets within a stated margin
   of the closed-form floor of the loss;
 * the cache returns identical weights, and retrains when the configuration or the code changes;
-* the per-σ floor matches its closed form, and loss = floor + network error (Pythagoras).
+* the per-σ floor matches its closed form, and loss = floor + network error (Pythagoras);
+* EDM2's uncertainty head: at the optimum e^{u(σ)} is the weighted loss per σ, on Gaussian
+  data where that loss is known in closed form; the head leaves the other weights as they were.
 """
 
 from __future__ import annotations
@@ -234,6 +236,50 @@ def test_short_run_on_gaussian_data_reaches_the_floor():
     assert first > 1.2 * floor  # at initialisation the loss is well above the floor
     assert abs(exact / floor - 1) < 0.02
     assert 1 - 1e-3 < trained / exact < 1.03, (trained, exact)
+
+
+def test_learned_uncertainty_is_the_weighted_loss_per_sigma():
+    """EDM2's loss λ‖D − y‖²/e^u + u is minimal over u at e^u = E[λ‖D − y‖² | σ].  Data
+    N(0, 1) in 4-D with σ_data = 0.5 assumed, so that the weighted floor λ(σ)σ²/(σ² + 1)
+    (closed form: `gaussian_weighted_floor`) rises from 1 to 4 across σ: after 600 steps the
+    learned e^{u(σ)} is within 4% of it over p_train's central ±1 sd of ln σ (where a network
+    that is not exact would sit above the floor, and u would follow it there too)."""
+    data = gaussian_data(n=20_000, std=1.0, dim=4)
+    result = training.train(
+        data,
+        cache=False,
+        progress=False,
+        steps=600,
+        batch_size=256,
+        lr=4e-3,
+        network_kwargs=dict(width=16, depth=1, emb_channels=16, logvar_channels=16),
+    )
+    loss = losses.EDMLoss()
+    sigma = torch.exp(loss.P_mean + loss.P_std * torch.linspace(-1, 1, 9, dtype=torch.float64))
+    learned = evaluation.learned_uncertainty(result.net, sigma)  # [9] e^u
+    floor = evaluation.gaussian_weighted_floor(loss, sigma, 1.0)  # [9] closed form
+    assert float(floor[-1] / floor[0]) > 1.8  # the target varies: a constant u cannot pass
+    assert torch.allclose(learned, floor, rtol=0.04), (learned, floor)
+
+
+def test_the_uncertainty_head_leaves_the_other_initial_weights_alone():
+    """An MLP with EDM2's head u(σ) draws the same initial weights for every other layer as
+    one without (the head comes last from the generator), and u = 0 at initialisation."""
+    plain = networks.MLP(3, width=8, depth=2, generator=torch.Generator().manual_seed(5))
+    with_u = networks.MLP(
+        3, width=8, depth=2, logvar_channels=6, generator=torch.Generator().manual_seed(5)
+    )
+    a, b = plain.state_dict(), with_u.state_dict()
+    assert set(b) - set(a) == {
+        "logvar_freqs",
+        "logvar_phases",
+        "logvar_linear.weight",
+        "logvar_linear.bias",
+    }
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert torch.equal(with_u.logvar(torch.linspace(-2, 2, 5)), torch.zeros(5))
+    with pytest.raises(ValueError, match="^logvar_channels is 0"):
+        plain.logvar(torch.zeros(2))
 
 
 def test_cache_reuses_and_retrains(tmp_path, monkeypatch):

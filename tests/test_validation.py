@@ -900,8 +900,16 @@ SPECS: list[Spec] = [
             "emb_channels": "count",
             "embedding": "name",
             "generator": "generator",
+            "logvar_channels": "count0",
         },
         emb_channels=[3],
+    ),
+    spec(
+        "networks.MLP.logvar",
+        lambda **kw: networks.MLP(2, width=4, depth=1, logvar_channels=4).logvar(
+            **({"noise_labels": torch.ones(3)} | kw)
+        ),
+        {"noise_labels": "tensor"},
     ),
     spec(
         "networks.MLP.forward",
@@ -1051,6 +1059,22 @@ SPECS: list[Spec] = [
             **({"loss": losses.EDMLoss(), "sigma": 0.5, "data_std": 1.0} | kw)
         ),
         {"loss": "callable", "sigma": "sigma_any_positive", "data_std": "positive"},
+    ),
+    spec(
+        "evaluation.learned_uncertainty",
+        lambda **kw: evaluation.learned_uncertainty(
+            **(
+                {
+                    "net": preconditioning.EDMPrecond(
+                        networks.MLP(2, width=4, depth=1, logvar_channels=4)
+                    ),
+                    "sigma": 0.5,
+                }
+                | kw
+            )
+        ),
+        {"sigma": "sigma_any_positive"},
+        net=[None, preconditioning.EDMPrecond(networks.MLP(2, width=4, depth=1)), NEVER],
     ),
     spec(
         "evaluation.weighted_by_loss",

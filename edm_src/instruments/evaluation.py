@@ -145,3 +145,25 @@ def denoising_errors(
         result[k] = torch.tensor(out[k], dtype=torch.float64)
         result[f"{k}_se"] = torch.tensor(ses[k], dtype=torch.float64)
     return result
+
+
+def learned_uncertainty(net: torch.nn.Module, sigma: torch.Tensor | float) -> torch.Tensor:
+    """e^{u(σ)} of a denoiser trained with EDM2's uncertainty-weighted loss [S] (float64).
+
+    EDM2 (Karras et al. 2024) trains u(σ) jointly with the network on
+    λ(σ)‖D(y + n; σ) − y‖²/e^{u(σ)} + u(σ); at a fixed σ this is smallest over u at
+    e^{u(σ)} = E[λ(σ)‖D − y‖²], so a converged u reads out the loss the network expects at σ:
+    the curve of Figure 5a, learned instead of measured.  `net` is a trained denoiser
+    (`Trained.net`) whose raw network has an uncertainty head (`MLP(logvar_channels > 0)`);
+    u is evaluated at the denoiser's own c_noise(σ).
+    """
+    model = getattr(net, "model", None)
+    if not callable(getattr(net, "coefficients", None)) or not getattr(model, "logvar_channels", 0):
+        raise ValueError(
+            "net must be a trained denoiser (Trained.net) whose raw network has an uncertainty "
+            "head (network_kwargs logvar_channels > 0)"
+        )
+    sigma = check_sigma_tensor(sigma, positive=True).reshape(-1)  # [S]
+    with torch.no_grad():
+        c_noise = net.coefficients(sigma.to(torch.float32))[3]  # [S] (c_skip, c_out, c_in, c_noise)
+        return model.logvar(c_noise).to(torch.float64).exp()  # [S]
