@@ -40,6 +40,10 @@ class count_node(nodes.Inline, nodes.TextElement):
     """Where a verdict's count goes."""
 
 
+class claim_ref_node(nodes.Inline, nodes.TextElement):
+    """Where a claim's measured number (or verdict), linked to its ledger row, goes."""
+
+
 class ClaimsLedger(Directive):
     has_content = False
 
@@ -61,6 +65,18 @@ def claims_count_role(name, rawtext, text, lineno, inliner, options=None, conten
     env = inliner.document.settings.env
     env.edm_ledger_docs = getattr(env, "edm_ledger_docs", set()) | {env.docname}
     return [count_node(verdict=verdict)], []
+
+
+def _claim_role(field: str):
+    """{claim}`id`: the claim's measured number; {claim-verdict}`id`: its verdict; each a link
+    to the claim's row in the ledger (an unknown id fails the build)."""
+
+    def role(name, rawtext, text, lineno, inliner, options=None, content=None):
+        env = inliner.document.settings.env
+        env.edm_claim_users = getattr(env, "edm_claim_users", set()) | {env.docname}
+        return [claim_ref_node(claim_id=text.strip(), field=field)], []
+
+    return role
 
 
 def _claims(env: BuildEnvironment) -> dict[str, list]:
@@ -91,15 +107,14 @@ def _read_claims(app: Sphinx, doctree: nodes.document) -> None:
 
 def _purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     _claims(env).pop(docname, None)
-    if hasattr(env, "edm_ledger_docs"):
-        env.edm_ledger_docs.discard(docname)
+    for attribute in ("edm_ledger_docs", "edm_claim_users"):
+        getattr(env, attribute, set()).discard(docname)
 
 
 def _merge(app: Sphinx, env: BuildEnvironment, docnames, other: BuildEnvironment) -> None:
     _claims(env).update({d: c for d, c in _claims(other).items() if d in docnames})
-    env.edm_ledger_docs = getattr(env, "edm_ledger_docs", set()) | getattr(
-        other, "edm_ledger_docs", set()
-    )
+    for attribute in ("edm_ledger_docs", "edm_claim_users"):
+        setattr(env, attribute, getattr(env, attribute, set()) | getattr(other, attribute, set()))
 
 
 def _toc_order(env: BuildEnvironment) -> list[str]:
@@ -130,7 +145,8 @@ def _updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     changed = getattr(env, "edm_claims_changed", False)
     env.edm_claims_changed = False
     _all_claims(env)  # a duplicate id fails the build here, whichever page holds the ledger
-    return sorted(getattr(env, "edm_ledger_docs", set())) if changed else []
+    users = getattr(env, "edm_ledger_docs", set()) | getattr(env, "edm_claim_users", set())
+    return sorted(users) if changed else []
 
 
 def _link(app: Sphinx, fromdoc: str, claim) -> tuple[str, str]:
@@ -202,9 +218,30 @@ def _table(app: Sphinx, fromdoc: str, claims: list) -> str:
 def _render(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
     placeholders = list(doctree.findall(ledger_node))
     counts = list(doctree.findall(count_node))
-    if not placeholders and not counts:
+    refs = list(doctree.findall(claim_ref_node))
+    if not placeholders and not counts and not refs:
         return
     claims = _all_claims(app.env)
+    by_id = {claim.id: claim for claim in claims}
+    ledger_docs = sorted(getattr(app.env, "edm_ledger_docs", set()))
+    for node in refs:
+        claim = by_id.get(node["claim_id"])
+        if claim is None:
+            raise ExtensionError(
+                f"{fromdoc}: {{claim}}`{node['claim_id']}` names no recorded claim; known ids: "
+                f"{', '.join(sorted(by_id))}"
+            )
+        text = (
+            claim.measured if node["field"] == "measured" else ledger_claims.VERDICTS[claim.verdict]
+        )
+        if not ledger_docs or app.builder.format != "html":
+            node.replace_self(nodes.Text(text))
+            continue
+        href = app.builder.get_relative_uri(fromdoc, ledger_docs[0]) + f"#claim-{claim.id}"
+        if ledger_docs[0] == fromdoc:
+            href = f"#claim-{claim.id}"
+        link = nodes.reference("", text, internal=True, refuri=href, classes=["edm-claim-ref"])
+        node.replace_self(link)
     tally = ledger_claims.verdict_counts(claims)
     for node in counts:
         verdict = node["verdict"]
@@ -219,8 +256,11 @@ def _render(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
 def setup(app: Sphinx) -> dict:
     app.add_node(ledger_node)
     app.add_node(count_node)
+    app.add_node(claim_ref_node)
     app.add_directive("claims-ledger", ClaimsLedger)
     app.add_role("claims-count", claims_count_role)
+    app.add_role("claim", _claim_role("measured"))
+    app.add_role("claim-verdict", _claim_role("verdict"))
     app.connect("doctree-read", _read_claims)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)

@@ -1108,6 +1108,14 @@ SPECS: list[Spec] = [
         {"column": "name", "row": "name", "seed": "seed", "sigma_data": "positive"},
     ),
     spec(
+        "trained.table2_metrics",
+        lambda **kw: trained.table2_metrics(
+            **({"mixture": RING, "samples": POINTS, "reference": POINTS} | kw)
+        ),
+        {"samples": "samples", "reference": "samples"},
+        mixture=[None, "ring", POINTS],
+    ),
+    spec(
         "trained.digits_f_run",
         lambda **kw: trained.digits_f_run(
             **({"train": randn(40, 1, 2, 2), "row": "F", "num_train": 4} | kw)

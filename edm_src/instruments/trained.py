@@ -40,7 +40,14 @@ from ..denoisers import GaussianMixture
 from ..networks import make_network
 from ..training import denoiser, make_config
 from .benchmarks import low_dim_mixture, ring_2d
-from .metrics import frechet_distance_samples, nearest_neighbor_distance, pca_features
+from .metrics import (
+    frechet_distance_samples,
+    mean_log_likelihood,
+    mode_coverage,
+    nearest_neighbor_distance,
+    pca_features,
+    sliced_wasserstein,
+)
 
 #: The MLP of the 2-D ring: ~32k parameters, 2,000 Adam steps of 256 samples.
 RING_NET = dict(
@@ -266,6 +273,30 @@ def table2_run(
     sigma_data = _rounded(check_magnitude("sigma_data", sigma_data))
     return dict(
         net, data=data, precond="edm", precond_kwargs=dict(sigma_data=sigma_data), loss=column
+    )
+
+
+def table2_metrics(
+    mixture: GaussianMixture, samples: torch.Tensor, reference: torch.Tensor
+) -> dict[str, float]:
+    """The measures of Table 2 in miniature (Chapters 6 and 7): samples of a trained network
+    against the mixture it was trained on, FID's stand-ins where the answer is known.
+
+    * 'tv': mode coverage, the total-variation distance between the samples' shares of the
+      mixture's components and the true weights (`metrics.mode_coverage`), lower is better;
+    * 'loglik': the samples' mean log p_data (`metrics.mean_log_likelihood`), higher is better;
+    * 'sw': the sliced Wasserstein-2 distance to `reference`, exact samples (lower is better);
+    * 'fd': the Fréchet distance to `reference` (lower is better).
+    """
+    if not isinstance(mixture, GaussianMixture):
+        raise ValueError(f"mixture must be a GaussianMixture, got {type(mixture).__name__}")
+    samples = check_samples("samples", samples, dim=mixture.dim, min_count=2)
+    reference = check_samples("reference", reference, dim=mixture.dim, min_count=2)
+    return dict(
+        tv=mode_coverage(mixture, samples),
+        loglik=mean_log_likelihood(mixture, samples),
+        sw=sliced_wasserstein(samples, reference),
+        fd=frechet_distance_samples(samples, reference),
     )
 
 
