@@ -137,13 +137,22 @@ def make_claim(
 
 
 class _Payload:
-    """A claim as the notebook stores it: JSON, with a short plain-text form."""
+    """A claim as the notebook stores it: JSON text, with a short plain-text form.
+
+    The JSON is stored as a string, not as an object: glued unshown, its mimebundle key is
+    `application/papermill.record/application/json`, which nbformat's schema does not take
+    for a JSON type (only `application/…json` and `…+json` keys may hold objects), so an
+    object there fails the validation of every executed output (nbclient: jupytext
+    --execute, jupyter-book).  `claims_in_notebook` reads the string back."""
 
     def __init__(self, claim: Claim):
         self.claim = claim
 
-    def _repr_json_(self) -> dict:
-        return asdict(self.claim)
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {
+            CLAIM_MIME: json.dumps(asdict(self.claim), ensure_ascii=False),
+            "text/plain": repr(self),
+        }
 
     def __repr__(self) -> str:
         return f"claim {self.claim.id}: {VERDICTS[self.claim.verdict]} ({self.claim.measured})"
