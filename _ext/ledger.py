@@ -5,8 +5,9 @@ Each chapter records the paper's claims where it measures them
 (``edm_src.instruments.claims.record_claim``), which stores them in its executed notebook.
 This extension
 
-* reads each document's claims from its executed notebook (myst-nb writes it to
-  ``_build/jupyter_execute`` when it reads the document) into the build environment;
+* reads each document's claims from its executed notebook's glued values (myst-nb takes
+  them out of the notebook and writes them to ``_build/jupyter_execute/<doc>.glue.json``
+  when it reads the document) into the build environment;
 * checks them together: an id recorded twice anywhere in the book, or a claim whose
   ``target`` label does not exist, is a build error;
 * replaces the ``{claims-ledger}`` directive with the table, grouped by the paper's
@@ -92,11 +93,15 @@ def _read_claims(app: Sphinx, doctree: nodes.document) -> None:
     _claims(env).pop(docname, None)
     from myst_nb.sphinx_ext import OUTPUT_FOLDER
 
-    path = Path(app.outdir).parent.joinpath(OUTPUT_FOLDER, *(docname + ".ipynb").split("/"))
-    if not path.exists():  # not a notebook: no claims
+    # myst-nb takes the glued outputs out of the executed notebook it writes (`<doc>.ipynb`)
+    # and writes them, prefix stripped, to `<doc>.glue.json`: a claim is stored there.
+    path = Path(app.outdir).parent.joinpath(OUTPUT_FOLDER, *(docname + ".glue.json").split("/"))
+    if not path.exists():  # not a notebook, or nothing glued: no claims
         return
+    glued = json.loads(path.read_text("utf8"))
+    notebook = {"cells": [{"cell_type": "code", "outputs": list(glued.values())}]}
     try:
-        found = ledger_claims.claims_in_notebook(json.loads(path.read_text("utf8")), docname)
+        found = ledger_claims.claims_in_notebook(notebook, docname)
     except ValueError as error:
         raise ExtensionError(f"{docname}: {error}") from error
     if found:

@@ -112,18 +112,3 @@ def test_a_target_must_be_a_label(target):
     """The link target is a MyST label (letters, digits, - _ . :), else an error naming it."""
     with pytest.raises(ValueError, match=r"^target must"):
         claims.make_claim(**dict(CLAIM, target=target))
-
-
-def test_the_stored_claim_is_a_valid_notebook_output():
-    """The output record_claim displays passes nbformat's schema, as nbclient checks every
-    output of an executed cell (jupytext --execute, jupyter-book): a JSON object under the
-    glue key `application/papermill.record/application/json` would not (the schema takes
-    objects only under `application/…json` or `…+json` keys), so the claim is stored as
-    JSON text, and read back from it."""
-    from nbformat.v4 import new_output
-
-    with capture_output() as captured:
-        claims.record_claim(**CLAIM)
-    (out,) = captured.outputs
-    new_output("display_data", data=out.data, metadata=out.metadata)  # raises if invalid
-    assert isinstance(out.data["application/papermill.record/application/json"], str)

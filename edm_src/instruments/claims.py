@@ -44,8 +44,11 @@ PAPER_SECTIONS = {
 #: The glue key prefix of a recorded claim in a chapter's executed notebook.
 CLAIM_PREFIX = "claim:"
 
-#: The MIME type of a claim's stored payload.
-CLAIM_MIME = "application/json"
+#: The MIME type of a claim's stored payload.  A `+json` type: stored unshown, its key is
+#: `application/papermill.record/<type>`, which nbformat's schema accepts as JSON (an object)
+#: only when it matches `^application/(.*\+)?json$`; under plain `application/json` the
+#: prefixed key must hold a string, and executing the chapter (nbclient) fails validation.
+CLAIM_MIME = "application/vnd.edm.claim+json"
 
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _LABEL = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -137,22 +140,15 @@ def make_claim(
 
 
 class _Payload:
-    """A claim as the notebook stores it: JSON text, with a short plain-text form.
-
-    The JSON is stored as a string, not as an object: glued unshown, its mimebundle key is
-    `application/papermill.record/application/json`, which nbformat's schema does not take
-    for a JSON type (only `application/…json` and `…+json` keys may hold objects), so an
-    object there fails the validation of every executed output (nbclient: jupytext
-    --execute, jupyter-book).  `claims_in_notebook` reads the string back."""
+    """A claim as the notebook stores it: a JSON object under `CLAIM_MIME` (a `+json` type,
+    which nbformat's schema lets hold an object even behind glue's prefix), with a short
+    plain-text form.  `claims_in_notebook` also reads a claim stored as JSON text."""
 
     def __init__(self, claim: Claim):
         self.claim = claim
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        return {
-            CLAIM_MIME: json.dumps(asdict(self.claim), ensure_ascii=False),
-            "text/plain": repr(self),
-        }
+        return {CLAIM_MIME: asdict(self.claim), "text/plain": repr(self)}
 
     def __repr__(self) -> str:
         return f"claim {self.claim.id}: {VERDICTS[self.claim.verdict]} ({self.claim.measured})"
