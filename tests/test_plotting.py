@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from helpers import raises_naming
+from helpers import build_scratch_book, raises_naming
 
 from edm_src import toy_mixture  # noqa: E402
 from edm_src.instruments.plotting import (  # noqa: E402
@@ -73,12 +73,10 @@ def test_density_1d_columns_are_normalised_to_their_maximum():
 import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
-import yaml  # noqa: E402
 
 from edm_src.instruments.plotting import (  # noqa: E402
     COLORS,
@@ -254,33 +252,8 @@ A glued interactive figure with a caption.
 def scratch_site(tmp_path_factory) -> Path:
     """A one-page book built with the book's own _config.yml (strict), holding interactive figures."""
     book = tmp_path_factory.mktemp("plotly_book")
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config["sphinx"]["local_extensions"] = {
-        name: str((ROOT / path).resolve())
-        for name, path in config["sphinx"]["local_extensions"].items()
-    }
-    config["bibtex_bibfiles"] = [str(ROOT / f) for f in config["bibtex_bibfiles"]]
-    (book / "_config.yml").write_text(yaml.safe_dump(config))
-    (book / "_toc.yml").write_text("format: jb-book\nroot: scratch\n")
-    (book / "scratch.md").write_text(SCRATCH_PAGE)
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    run = subprocess.run(
-        [
-            str(jupyter_book),
-            "build",
-            str(book),
-            "--path-output",
-            str(book),
-            "--builder",
-            "html",
-            "-W",
-            "-n",
-            "--keep-going",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    toc = "format: jb-book\nroot: scratch\n"
+    run = build_scratch_book(book, {"scratch.md": SCRATCH_PAGE}, toc)
     log = run.stdout + run.stderr
     assert run.returncode == 0, log[-4000:]
     assert "WARNING:" not in log, log[-4000:]  # Sphinx warnings (not the kernel's own log lines)
