@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 from docutils import nodes
@@ -158,7 +159,9 @@ def _link(app: Sphinx, fromdoc: str, claim) -> tuple[str, str]:
     """(href, link text) of where the claim is measured."""
     env = app.env
     title = env.titles.get(claim.page)
-    page_title = title.astext() if title is not None else claim.page
+    page_title = _plain(title.astext()) if title is not None else claim.page
+    number = _secnumber(env, claim.page, "")
+    page_title = f"{number} {page_title}" if number else page_title
     href = app.builder.get_relative_uri(fromdoc, claim.page)
     if not claim.target:
         return href, page_title
@@ -171,9 +174,28 @@ def _link(app: Sphinx, fromdoc: str, claim) -> tuple[str, str]:
         )
     docname, anchor = anonymous[claim.target]
     href = app.builder.get_relative_uri(fromdoc, docname) + "#" + anchor
-    text = labels.get(claim.target, (None, None, ""))[2]
+    text = _plain(labels.get(claim.target, (None, None, ""))[2])
+    section = _secnumber(env, docname, "#" + anchor)
+    text = f"§{section} {text}" if section and text else text
     figure = _figure_name(env, docname, anchor)
     return href, f"{page_title}, {figure or text or claim.target}"
+
+
+def _secnumber(env: BuildEnvironment, docname: str, anchor: str) -> str:
+    """The section number ('3.2', '6.4') of a page ('') or of a section anchor, else ''."""
+    number = env.toc_secnumbers.get(docname, {}).get(anchor)
+    return ".".join(map(str, number)) if number else ""
+
+
+_LATEX = {r"\sigma": "σ", r"\text": "", r"\mathrm": "", r"\,": " ", r"\_": "_"}
+
+
+def _plain(title: str) -> str:
+    """A section title as plain text: its inline TeX (σ written as \\sigma, \\text{…}) in Unicode."""
+
+    for pattern, replacement in _LATEX.items():
+        title = re.sub(pattern, replacement, title)
+    return re.sub(r"[{}$]", "", title)
 
 
 def _figure_name(env: BuildEnvironment, docname: str, anchor: str) -> str:
