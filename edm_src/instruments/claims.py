@@ -44,8 +44,11 @@ PAPER_SECTIONS = {
 #: The glue key prefix of a recorded claim in a chapter's executed notebook.
 CLAIM_PREFIX = "claim:"
 
-#: The MIME type of a claim's stored payload.
-CLAIM_MIME = "application/json"
+#: The MIME type of a claim's stored payload.  A `+json` type: stored unshown, its key is
+#: `application/papermill.record/<type>`, which nbformat's schema accepts as JSON (an object)
+#: only when it matches `^application/(.*\+)?json$`; under plain `application/json` the
+#: prefixed key must hold a string, and executing the chapter (nbclient) fails validation.
+CLAIM_MIME = "application/vnd.edm.claim+json"
 
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _LABEL = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -142,8 +145,8 @@ class _Payload:
     def __init__(self, claim: Claim):
         self.claim = claim
 
-    def _repr_json_(self) -> dict:
-        return asdict(self.claim)
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {CLAIM_MIME: asdict(self.claim), "text/plain": repr(self)}
 
     def __repr__(self) -> str:
         return f"claim {self.claim.id}: {VERDICTS[self.claim.verdict]} ({self.claim.measured})"
