@@ -192,9 +192,8 @@ _LATEX = {r"\sigma": "σ", r"\text": "", r"\mathrm": "", r"\,": " ", r"\_": "_"}
 
 def _plain(title: str) -> str:
     """A section title as plain text: its inline TeX (σ written as \\sigma, \\text{…}) in Unicode."""
-
-    for pattern, replacement in _LATEX.items():
-        title = re.sub(pattern, replacement, title)
+    for tex, text in _LATEX.items():
+        title = title.replace(tex, text)
     return re.sub(r"[{}$]", "", title)
 
 
@@ -278,6 +277,41 @@ def _render(app: Sphinx, doctree: nodes.document, fromdoc: str) -> None:
             node.replace_self(nodes.paragraph(text=f"{len(claims)} claims (see the HTML book)."))
             continue
         node.replace_self(nodes.raw("", _table(app, fromdoc, claims), format="html"))
+
+
+def markdown_for(env: BuildEnvironment, role: str, text: str) -> str | None:
+    """What a role of this extension shows, as Markdown for a downloaded notebook
+    (`_ext/notebooks.py`): a count, a claim's number or verdict, or ("claims-ledger") the
+    table; None for an unknown claim or role."""
+    claims = _all_claims(env)
+    if role == "claims-count":
+        tally = ledger_claims.verdict_counts(claims)
+        return str(len(claims) if text == "all" else tally.get(text, "")) or None
+    by_id = {claim.id: claim for claim in claims}
+    if role in ("claim", "claim-verdict"):
+        claim = by_id.get(text.strip())
+        if claim is None:
+            return None
+        return claim.measured if role == "claim" else ledger_claims.VERDICTS[claim.verdict]
+    if role != "claims-ledger":
+        return None
+    lines = []
+    for number, title, group in ledger_claims.ledger_groups(claims):
+        lines += [f"**Sec. {number}: {title}**", ""]
+        lines += [
+            "| The paper's claim | Paper | This book | Verdict, and why |",
+            "|---|---|---|---|",
+        ]
+        for c in group:
+            cells = [
+                f"{c.statement} ({c.source})",
+                c.paper or "—",
+                c.measured,
+                f"{ledger_claims.VERDICTS[c.verdict]}: {c.why}",
+            ]
+            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def setup(app: Sphinx) -> dict:

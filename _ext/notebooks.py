@@ -105,6 +105,8 @@ GLUE_FIGURE = re.compile(
     r"^(?P<fence>`{3,}|:{3,})\{glue(?::figure)?\}[ \t]+(?P<key>\S+)[ \t]*\n(?P<body>.*?)^(?P=fence)[ \t]*$",
     re.MULTILINE | re.DOTALL,
 )
+LEDGER_ROLE = re.compile(r"\{(?P<role>claims-count|claim|claim-verdict)\}`(?P<text>[^`]+)`")
+LEDGER_DIRECTIVE = re.compile(r"^(`{3,}|:{3,})\{claims-ledger\}[ \t]*\n\1[ \t]*$", re.MULTILINE)
 ROLE = re.compile(r"\{(?P<role>numref|eq|ref|cite(?::[a-z]+)?)\}`(?P<target>[^`]+)`")
 DISPLAY_MATH = re.compile(r"\$\$(?P<body>.+?)\$\$[ \t]*\((?P<label>[\w:-]+)\)", re.DOTALL)
 PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
@@ -184,6 +186,8 @@ def fill_in(
     citation: Callable[[str, str], str | None] = lambda role, keys: None,
     section_title: Callable[[str], str | None] = lambda label: None,
     eqref_format: str = "Eq. {number}",
+    glue_of: Callable[[str], dict[str, Any]] = lambda path: {},
+    ledger: Callable[[str, str], str | None] = lambda role, text: None,
 ) -> nbformat.NotebookNode:
     """The chapter's notebook as its page reads: outputs, glued values, figures, numbers.
 
@@ -193,7 +197,11 @@ def fill_in(
     ``figure_number(name)``, ``equation_number(label)``, ``citation(role, keys)``
     and ``section_title(label)`` give the text the page shows for a ``{numref}``,
     an ``{eq}`` (written with ``eqref_format``), a ``{cite...}`` and a ``{ref}``
-    role (None: leave the role as written).  MyST targets (``(label)=``) are dropped.
+    role (None: leave the role as written).  ``glue_of(path)`` is the glue record of another
+    page (``{glue:text}`path::key```), and ``ledger(role, text)`` the Markdown of the claims
+    ledger's roles and directive (``_ext/ledger.py``: ``{claims-count}``, ``{claim}``,
+    ``{claim-verdict}``, and ``{claims-ledger}`` with text "").  MyST targets (``(label)=``)
+    are dropped.
     Changes ``notebook`` in place and returns it.
     """
     outputs = {}
@@ -219,7 +227,14 @@ def fill_in(
             lambda m, found=attachments: _glued_figure(m, glue, figure_number, found),
             cell.source,
         )
-        source = GLUE_TEXT.sub(lambda m: _glued_text(glue, m[1]) or m[0], source)
+
+        def glued(m: re.Match) -> str:
+            path, _, key = m[1].rpartition("::")
+            return _glued_text(glue_of(path) if path else glue, key) or m[0]
+
+        source = GLUE_TEXT.sub(glued, source)
+        source = LEDGER_DIRECTIVE.sub(lambda m: ledger("claims-ledger", "") or m[0], source)
+        source = LEDGER_ROLE.sub(lambda m: ledger(m["role"], m["text"]) or m[0], source)
 
         def role(m: re.Match) -> str:
             name, target = m["role"], m["target"]
@@ -333,6 +348,24 @@ def _executed_record(
     return glue, executed
 
 
+def _glue_of(app: Sphinx, pagename: str, path: str) -> dict[str, Any]:
+    """The glue record of the page at ``path`` (relative to ``pagename``'s source)."""
+    _, filename = app.env.relfn2path(path, pagename)
+    docname = app.env.path2doc(filename)
+    folder = Path(app.outdir).parent / "jupyter_execute"
+    glue_path = folder / f"{docname}.glue.json"
+    return json.loads(glue_path.read_text(encoding="utf-8")) if glue_path.is_file() else {}
+
+
+def _ledger_markdown(app: Sphinx, role: str, text: str) -> str | None:
+    """The claims ledger's roles and table as Markdown (``_ext/ledger.py``), else None."""
+    try:
+        from ledger import markdown_for
+    except ImportError:  # the ledger extension is not loaded: leave the role
+        return None
+    return markdown_for(app.env, role, text)
+
+
 def _repository(app: Sphinx) -> tuple[str, str]:
     options = app.config.html_theme_options
     return options.get("repository_url", ""), options.get("repository_branch", "main") or "main"
@@ -359,6 +392,8 @@ def _write_download_and_point_launchers(
         citation=citation,
         section_title=section_title,
         eqref_format=app.config.math_eqref_format or "({number})",
+        glue_of=lambda path: _glue_of(app, pagename, path),
+        ledger=lambda role, text: _ledger_markdown(app, role, text),
     )
     target = Path(app.outdir) / "_sources" / ipynb
     target.parent.mkdir(parents=True, exist_ok=True)

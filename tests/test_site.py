@@ -262,14 +262,20 @@ def test_downloaded_notebooks_read_as_the_page(pages):
     for page in _chapter_pages(pages):
         notebook = nbformat.read(HTML / "_sources" / f"{page}.ipynb", as_version=4)
         prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
-        left = re.findall(r"\{(?:glue|numref|eq|cite)[:\w]*\}`[^`]*`", prose)
+        left = re.findall(r"\{(?:glue|numref|eq|cite|claims?)[:\w-]*\}`[^`]*`", prose)
+        left += re.findall(r"\{claims-ledger\}", prose)
         assert not left, f"{page}: roles left in the notebook's prose: {left[:5]}"
         glue_path = executed_dir / f"{page}.glue.json"
         glue = json.loads(glue_path.read_text(encoding="utf-8")) if glue_path.is_file() else {}
         source = (ROOT / f"{page}.md").read_text(encoding="utf-8")
         for content in re.findall(r"\{glue:text\}`([^`]+)`", source):
             key, fmt = content.rsplit(":", 1) if ":" in content else (content, "s")
-            value = format_plain_text(glue[key]["data"]["text/plain"], fmt)
+            record = glue
+            if "::" in key:  # another page's value: {glue:text}`04_neural_denoiser.md::key:s`
+                other, key = key.split("::")
+                other_path = executed_dir / "book" / f"{Path(other).stem}.glue.json"
+                record = json.loads(other_path.read_text(encoding="utf-8"))
+            value = format_plain_text(record[key]["data"]["text/plain"], fmt)
             assert value in prose, f"{page}: the value of {content} ({value!r}) is not in the prose"
         attached = {name for c in notebook.cells for name in c.get("attachments", {})}
         for key in re.findall(r"\{glue:figure\}\s+(\S+)", source):
@@ -285,3 +291,69 @@ def test_downloaded_notebooks_read_as_the_page(pages):
         shown = {c.source.strip() for c in notebook.cells if c.get("outputs")}
         assert with_outputs <= shown, f"{page}: {len(with_outputs - shown)} cells lost outputs"
         assert not re.search(r"^\([\w:-]+\)=\s*$", prose, re.MULTILINE), f"{page}: MyST target"
+
+
+# --------------------------------------------------------------- the claims ledger
+LEDGER_PAGE = "book/07_conclusion"
+
+
+def _recorded_claims() -> dict[str, list]:
+    """The claims each page recorded in this build: read from myst-nb's glue store
+    (`_build/jupyter_execute/<page>.glue.json`), as `_ext/ledger.py` reads them."""
+    import json
+
+    from edm_src.instruments.claims import claims_in_notebook
+
+    found = {}
+    for page in toc_files():
+        path = ROOT / "_build" / "jupyter_execute" / f"{page}.glue.json"
+        if path.exists():
+            glued = json.loads(path.read_text(encoding="utf-8"))
+            notebook = {"cells": [{"cell_type": "code", "outputs": list(glued.values())}]}
+            claims = claims_in_notebook(notebook, page)
+            if claims:
+                found[page] = claims
+    return found
+
+
+def test_every_recorded_claim_is_in_the_ledger_with_its_numbers(pages):
+    """Each claim a chapter recorded is a row of the conclusion's ledger, with the chapter's
+    measured number and verdict and a link to the page that measured it; the ledger has no
+    other rows, and the summary's counts add up to the rows."""
+    from edm_src.instruments.claims import VERDICTS, verdict_counts
+
+    recorded = _recorded_claims()
+    claims = [c for page_claims in recorded.values() for c in page_claims]
+    assert len(recorded) >= 6 and len(claims) >= 20, sorted(recorded)  # Chapters 2–6 record
+    soup = _soup(LEDGER_PAGE)
+    rows = {tr["id"][len("claim-") :]: tr for tr in soup.select("tr.edm-claim")}
+    assert sorted(rows) == sorted(c.id for c in claims)
+    for claim in claims:
+        row = rows[claim.id]
+        text = " ".join(row.get_text(" ").split())
+        assert claim.measured in text and VERDICTS[claim.verdict] in text, (claim.id, text)
+        hrefs = [a["href"] for a in row.find_all("a")]
+        assert any(h.split("#")[0].endswith(claim.page.split("/")[-1] + ".html") for h in hrefs)
+    counts = verdict_counts(claims)
+    summary = " ".join(soup.get_text(" ").split())
+    assert f"Of {len(claims)} claims, {counts['reproduced']} are reproduced" in summary, summary
+
+
+def test_the_numbering_page_maps_every_number_the_chapters_cite(pages):
+    """Every equation, figure and table number of the paper that a chapter cites ("the
+    paper's Eq. N", "Figure N", "Table N") has a row on the numbering page, and each row's
+    book reference resolved to a link."""
+    cited = set()
+    for page in _chapter_pages(pages):
+        source = (ROOT / f"{page}.md").read_text(encoding="utf-8")
+        cited |= {f"Eq. {n}" for n in re.findall(r"paper's Eqs?\. (\d+)", source)}
+        cited |= {f"Figure {n}" for n in re.findall(r"\b(?:Figure|Fig\.) (\d+[ab]?)\b", source)}
+        cited |= {f"Table {n}" for n in re.findall(r"\bTable (\d+)\b", source)}
+    soup = _soup("book/paper_numbering")
+    first_cells = {" ".join(tr.td.get_text(" ").split()) for tr in soup.select("tbody tr")}
+    missing = sorted(
+        c for c in cited if not any(cell.startswith(c) or cell == c for cell in first_cells)
+    )
+    assert not missing, f"cited by chapters but not on the numbering page: {missing}"
+    for tr in soup.select("tbody tr"):
+        assert tr.find_all("td")[-1].find("a"), f"no link in {tr.get_text(' ')[:80]}"
