@@ -214,12 +214,13 @@ def _row(app: Sphinx, fromdoc: str, claim) -> str:
     css = "edm-verdict-" + claim.verdict.replace(" ", "-")
     return (
         f'<tr id="claim-{e(claim.id)}" class="edm-claim">'
-        f"<td><p>{e(claim.statement)} <span class='edm-claim-source'>({e(claim.source)})</span></p>"
+        f'<td data-label="The paper&#39;s claim"><p>{e(claim.statement)} '
+        f'<span class="edm-claim-source">({e(claim.source)})</span></p>'
         f'<p class="edm-claim-where">Measured in <a class="reference internal" href="{e(href)}">'
         f"{e(where)}</a></p></td>"
-        f"<td>{e(claim.paper) or '—'}</td>"
-        f"<td>{e(claim.measured)}</td>"
-        f'<td><p><span class="edm-verdict {css}">{e(verdict)}</span></p>'
+        f'<td data-label="Paper">{e(claim.paper) or "—"}</td>'
+        f'<td data-label="This book">{e(claim.measured)}</td>'
+        f'<td data-label="Verdict"><p><span class="edm-verdict {css}">{e(verdict)}</span></p>'
         f"<p>{e(claim.why)}</p></td></tr>"
     )
 

@@ -25,7 +25,13 @@ from typing import Any
 
 from .._validation import check_choice
 
-#: The verdicts, as the ledger names them.
+#: The verdicts, as the ledger names them.  How the chapters decide between them:
+#: * "reproduced": the effect holds, within noise, in every setting the book measures it;
+#: * "direction": it has the paper's sign wherever measured (or in most comparisons, with
+#:   none reversed beyond noise where the paper's protocol applies), but not the paper's size;
+#: * "not reproduced": absent, or reversed beyond noise in a setting measured (the why says
+#:   where it does hold);
+#: * "not testable": the measurement cannot resolve it here (the why says what is missing).
 VERDICTS = {
     "reproduced": "reproduced",
     "direction": "reproduced in direction, not in size",
@@ -84,11 +90,15 @@ class Claim:
     page: str = ""
 
 
+_HYPHEN_MINUS = re.compile(r"(?<![\w.])-(?=\d)")  # "-0.4", not "1-D" or "1e-4"
+
+
 def _text(name: str, value: Any, *, allow_empty: bool = False) -> str:
-    """A one-line string (stripped), non-empty unless `allow_empty`."""
+    """A one-line string (stripped), non-empty unless `allow_empty`; a hyphen before a number
+    becomes a minus sign (Python formats −0.4 as "-0.4")."""
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a string, got {type(value).__name__} {value!r}")
-    value = " ".join(value.split())
+    value = _HYPHEN_MINUS.sub("−", " ".join(value.split()))
     if not value and not allow_empty:
         raise ValueError(f"{name} must be a non-empty string, got {value!r}")
     return value
