@@ -336,7 +336,12 @@ def test_every_recorded_claim_is_in_the_ledger_with_its_numbers(pages):
         assert any(h.split("#")[0].endswith(claim.page.split("/")[-1] + ".html") for h in hrefs)
     counts = verdict_counts(claims)
     summary = " ".join(soup.get_text(" ").split())
-    assert f"Of {len(claims)} claims, {counts['reproduced']} are reproduced" in summary, summary
+    expected = (
+        f"Of the {len(claims)} claims: reproduced: {counts['reproduced']}; reproduced in "
+        f"direction, not in size: {counts['direction']}; not reproduced: "
+        f"{counts['not reproduced']}; not testable here: {counts['not testable']}."
+    )
+    assert sum(counts.values()) == len(rows) and expected in summary, (expected, summary[:300])
 
 
 def test_the_numbering_page_maps_every_number_the_chapters_cite(pages):
