@@ -99,10 +99,8 @@ def _read_claims(app: Sphinx, doctree: nodes.document) -> None:
     path = Path(app.outdir).parent.joinpath(OUTPUT_FOLDER, *(docname + ".glue.json").split("/"))
     if not path.exists():  # not a notebook, or nothing glued: no claims
         return
-    glued = json.loads(path.read_text("utf8"))
-    notebook = {"cells": [{"cell_type": "code", "outputs": list(glued.values())}]}
     try:
-        found = ledger_claims.claims_in_notebook(notebook, docname)
+        found = ledger_claims.claims_in_glue(json.loads(path.read_text("utf8")), docname)
     except ValueError as error:
         raise ExtensionError(f"{docname}: {error}") from error
     if found:

@@ -5,6 +5,7 @@ measured number."""
 from __future__ import annotations
 
 import pytest
+from helpers import CLAIM
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
@@ -12,17 +13,6 @@ from edm_src.instruments import claims
 
 # A shell, as in a kernel: displays go through its publisher, which capture_output records.
 InteractiveShell.instance()
-
-CLAIM = dict(
-    id="vp-speedup",
-    section="3",
-    source="Sec. 3, Fig. 2",
-    statement="Heun's method and EDM's time steps speed up VP sampling.",
-    paper="7.3×",
-    measured="0.39×–18×",
-    verdict="direction",
-    why="the ratio depends on the data and the accuracy level",
-)
 
 
 def notebook_of(*recorded: list[dict]) -> dict:
@@ -112,3 +102,21 @@ def test_a_target_must_be_a_label(target):
     """The link target is a MyST label (letters, digits, - _ . :), else an error naming it."""
     with pytest.raises(ValueError, match=r"^target must"):
         claims.make_claim(**dict(CLAIM, target=target))
+
+
+def test_claims_read_from_mystnb_glue_record():
+    """The glue record myst-nb writes (key -> output, the record prefix stripped from the MIME
+    types) gives back the claims a page recorded, with the page set; other glued values are
+    ignored."""
+    from edm_src.instruments.glue import GLUE_PREFIX
+
+    notebook = notebook_of([CLAIM, dict(CLAIM, id="ve-speedup")])
+    glued = {"ch3_x": {"output_type": "display_data", "data": {"text/plain": "1"}, "metadata": {}}}
+    for output in notebook["cells"][0]["outputs"]:
+        data = {k.removeprefix(GLUE_PREFIX): v for k, v in output["data"].items()}
+        glued[output["metadata"]["scrapbook"]["name"]] = dict(output, data=data)
+    read = claims.claims_in_glue(glued, "book/03_3")
+    assert read == [
+        claims.make_claim(**CLAIM, page="book/03_3"),
+        claims.make_claim(**dict(CLAIM, id="ve-speedup"), page="book/03_3"),
+    ]

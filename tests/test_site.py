@@ -302,15 +302,13 @@ def _recorded_claims() -> dict[str, list]:
     (`_build/jupyter_execute/<page>.glue.json`), as `_ext/ledger.py` reads them."""
     import json
 
-    from edm_src.instruments.claims import claims_in_notebook
+    from edm_src.instruments.claims import claims_in_glue
 
     found = {}
     for page in toc_files():
         path = ROOT / "_build" / "jupyter_execute" / f"{page}.glue.json"
         if path.exists():
-            glued = json.loads(path.read_text(encoding="utf-8"))
-            notebook = {"cells": [{"cell_type": "code", "outputs": list(glued.values())}]}
-            claims = claims_in_notebook(notebook, page)
+            claims = claims_in_glue(json.loads(path.read_text(encoding="utf-8")), page)
             if claims:
                 found[page] = claims
     return found

@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from helpers import raises_naming, randn  # noqa: E402
+from helpers import CLAIM, raises_naming, randn  # noqa: E402
 
 import edm_src  # noqa: E402
 from edm_src import (  # noqa: E402
@@ -284,17 +284,6 @@ FIGURE = go.Figure()
 TRAINED = training.train(POINTS, steps=2, batch_size=2, cache=False, progress=False)
 AX = plt.subplots()[1]
 
-#: A valid claim's arguments (`claims.make_claim`).
-CLAIM = dict(
-    id="vp-speedup",
-    section="3",
-    source="Sec. 3, Fig. 2",
-    statement="Heun's method and EDM's time steps speed up VP sampling.",
-    paper="7.3×",
-    measured="0.39×–18×",
-    verdict="direction",
-    why="the ratio depends on the data and the accuracy level",
-)
 
 SPECS: list[Spec] = [
     # ---------------------------------------------------------------- samplers
@@ -1364,6 +1353,12 @@ SPECS: list[Spec] = [
         "claims.claims_in_notebook",
         lambda **kw: claims.claims_in_notebook(**({"notebook": {"cells": []}} | kw)),
         notebook=[None, {}, {"cells": 3}, [], "nb"],
+        page=[None, 3],
+    ),
+    spec(
+        "claims.claims_in_glue",
+        lambda **kw: claims.claims_in_glue(**({"glued": {}} | kw)),
+        glued=[None, [], "x"],
         page=[None, 3],
     ),
     spec(

@@ -5,7 +5,7 @@ the numbers, with the paper's statement and its place (section, figure, table), 
 number, the book's number (formatted from the chapter's own variables, never typed) and a
 verdict.  The claim is stored in the chapter's executed notebook as a glued value (key
 `claim:<id>`, not shown on the page).  When the book is built, `_ext/ledger.py` reads every
-chapter's claims from its executed notebook (`claims_in_notebook`), checks them together
+chapter's claims from its executed notebook (`claims_in_glue`), checks them together
 (`merge_claims`: one id, one claim, across the whole book) and renders the conclusion's
 ledger table, grouped by the paper's sections (`ledger_groups`), with the counts of each
 verdict (`verdict_counts`).  The numbers in the ledger are thus the chapters' numbers, from
@@ -211,6 +211,17 @@ def claims_in_notebook(notebook: Mapping, page: str = "") -> list[Claim]:
             fields = {k: v for k, v in payload.items() if k != "page"}
             found.append(make_claim(**fields, page=page))
     return merge_claims({page: found})
+
+
+def claims_in_glue(glued: Mapping, page: str = "") -> list[Claim]:
+    """The claims in myst-nb's glue record of an executed page (`<page>.glue.json`: glue key ->
+    its output), with `page` set.  myst-nb takes every unshown glued output out of the
+    notebook it writes and keeps it there, so this is where a build finds a page's claims."""
+    if not isinstance(glued, Mapping):
+        raise ValueError(f"glued must map glue keys to outputs, got {type(glued).__name__}")
+    return claims_in_notebook(
+        {"cells": [{"cell_type": "code", "outputs": list(glued.values())}]}, page
+    )
 
 
 def merge_claims(pages: Mapping[str, Iterable[Claim]]) -> list[Claim]:
