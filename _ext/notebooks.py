@@ -331,9 +331,7 @@ def _executed_record(
     executed outputs are in jupyter-cache's record of the notebook (the copy in
     ``jupyter_execute/`` has none), matched on the chapter's code.
     """
-    folder = Path(app.outdir).parent / "jupyter_execute"
-    glue_path = folder / f"{pagename}.glue.json"
-    glue = json.loads(glue_path.read_text(encoding="utf-8")) if glue_path.is_file() else {}
+    glue = _glue_record(app, pagename)
     config = getattr(app.env, "mystnb_config", None)
     cache_path = getattr(config, "execution_cache_path", "") or ""
     executed = None
@@ -351,9 +349,12 @@ def _executed_record(
 def _glue_of(app: Sphinx, pagename: str, path: str) -> dict[str, Any]:
     """The glue record of the page at ``path`` (relative to ``pagename``'s source)."""
     _, filename = app.env.relfn2path(path, pagename)
-    docname = app.env.path2doc(filename)
-    folder = Path(app.outdir).parent / "jupyter_execute"
-    glue_path = folder / f"{docname}.glue.json"
+    return _glue_record(app, app.env.path2doc(filename))
+
+
+def _glue_record(app: Sphinx, docname: str) -> dict[str, Any]:
+    """myst-nb's glue record of a page (``jupyter_execute/<page>.glue.json``), {} if none."""
+    glue_path = Path(app.outdir).parent / "jupyter_execute" / f"{docname}.glue.json"
     return json.loads(glue_path.read_text(encoding="utf-8")) if glue_path.is_file() else {}
 
 

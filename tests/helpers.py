@@ -6,6 +6,7 @@ that `raises_naming("x")` cannot be satisfied by a message about `x_max`, `net.x
 or any message that merely contains an x.  Every error of `edm_src` starts with
 the name of the argument it is about (see `edm_src._validation`).
 
+`CLAIM` is a valid claim's arguments; `NOTEBOOK_HEADER` a notebook page's front matter.
 `build_scratch_book(directory, pages, toc)` builds a small book with the book's own
 _config.yml and extensions, strict, and returns the build's log (the tests of a built page).
 
@@ -25,6 +26,31 @@ import torch
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: A valid claim's arguments (`edm_src.instruments.claims.make_claim`, `record_claim`).
+CLAIM = dict(
+    id="vp-speedup",
+    section="3",
+    source="Sec. 3, Fig. 2",
+    statement="Heun's method and EDM's time steps speed up VP sampling.",
+    paper="7.3×",
+    measured="0.39×–18×",
+    verdict="direction",
+    why="the ratio depends on the data and the accuracy level",
+)
+
+#: The front matter of a MyST Markdown notebook page, for the small books the tests build.
+NOTEBOOK_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
 
 
 def naming(name: str) -> str:

@@ -8,21 +8,12 @@ it writes, into `<doc>.glue.json`, which is where `_ext/ledger.py` reads them.)
 
 import nbformat
 import pytest
+from helpers import CLAIM as VALID
 
 from edm_src.instruments import claims
 from edm_src.instruments import glue as glue_module
 
-CLAIM = dict(
-    id="test-claim",
-    section="3",
-    source="Sec. 3, Fig. 3",
-    statement="A statement of the paper.",
-    paper="7.3×",
-    measured="0.39×–18× (widths 0.005–0.1)",
-    verdict="direction",
-    why="a reason",
-    target="fig-ch3-speedup",
-)
+CLAIM = dict(VALID, target="fig-ch3-speedup")
 
 
 def recorded_output(monkeypatch) -> dict:

@@ -8,19 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers import NOTEBOOK_HEADER as HEADER
 from helpers import build_scratch_book
-
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 
 
 def recording_page(title: str, label: str, claims: list[tuple[str, str, str]]) -> str:

@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from helpers import build_scratch_book, raises_naming
+from helpers import NOTEBOOK_HEADER, build_scratch_book, raises_naming
 
 from edm_src import toy_mixture  # noqa: E402
 from edm_src.instruments.plotting import (  # noqa: E402
@@ -210,17 +210,9 @@ def test_dropdown_slider_figure_masks_per_choice():
     assert fig.layout.xaxis.type == "log" and list(fig.layout.xaxis.range) == [0, 2]
 
 
-SCRATCH_PAGE = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
+SCRATCH_PAGE = (
+    NOTEBOOK_HEADER
+    + """
 
 # Interactive figures
 
@@ -246,6 +238,7 @@ glue("scratch_curves", show_interactive(slider_figure(curves, "N", layout=log_la
 A glued interactive figure with a caption.
 ```
 """
+)
 
 
 @pytest.fixture(scope="module")
